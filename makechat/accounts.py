@@ -1,0 +1,87 @@
+"""Creating and changing accounts, shared by the API and the CLI."""
+
+import re
+
+from mongoengine.errors import NotUniqueError
+
+from makechat.auth import hash_password
+from makechat.models import Token, User
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,32}$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD = 8
+
+
+class AccountError(ValueError):
+    """An account cannot be created or changed as asked; str() says why."""
+
+
+class AccountConflict(AccountError):
+    """The username or email is already taken."""
+
+
+def check_username(username):
+    if not isinstance(username, str) or not USERNAME_RE.match(username):
+        raise AccountError("username must be 3 to 32 letters, digits, '_', '.' or '-'")
+
+
+def check_email(email):
+    if not isinstance(email, str) or len(email) > 254 or not EMAIL_RE.match(email):
+        raise AccountError("email must be a valid email address")
+
+
+def check_password_rules(password):
+    if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= 1024:
+        raise AccountError(f"password must be {MIN_PASSWORD} to 1024 characters")
+
+
+def find_user(username):
+    """Return the user with this username (any case), or None."""
+    if not isinstance(username, str):
+        return None
+    return User.objects(username_key=username.lower()).first()
+
+
+def create_user(username, email, password, *, rounds, is_superuser=False, is_active=True):
+    """Create and return a user; AccountError if a rule fails, AccountConflict
+    if the name or email is taken (the unique indexes decide, so two
+    simultaneous requests cannot both win)."""
+    check_username(username)
+    check_email(email)
+    check_password_rules(password)
+    if User.objects(username_key=username.lower()).first():
+        raise AccountConflict(f"username {username!r} is already taken")
+    if User.objects(email_key=email.lower()).first():
+        raise AccountConflict(f"email {email!r} is already in use")
+    user = User(username=username, username_key=username.lower(),
+                email=email, email_key=email.lower(),
+                password=hash_password(password, rounds),
+                is_superuser=bool(is_superuser), is_active=bool(is_active))
+    try:
+        user.save(force_insert=True)
+    except NotUniqueError:
+        raise AccountConflict("username or email is already taken") from None
+    return user
+
+
+def set_password(user, password, *, rounds, keep_token=None):
+    """Change a password and revoke every token but ``keep_token``: whoever
+    held the old password loses their sessions."""
+    check_password_rules(password)
+    user.password = hash_password(password, rounds)
+    user.save()
+    tokens = Token.objects(owner=user.id)
+    if keep_token is not None:
+        tokens = tokens.filter(id__ne=keep_token.id)
+    tokens.delete()
+
+
+def set_email(user, email):
+    check_email(email)
+    if email.lower() != user.email_key and User.objects(email_key=email.lower()).first():
+        raise AccountConflict(f"email {email!r} is already in use")
+    user.email, user.email_key = email, email.lower()
+    try:
+        user.save()
+    except NotUniqueError:
+        raise AccountConflict(f"email {email!r} is already in use") from None

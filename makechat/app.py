@@ -1,0 +1,39 @@
+"""The application factory: the one place that lists every route,
+middleware and error handler."""
+
+import falcon
+
+from makechat import db, errors
+from makechat.auth import LoginLimiter, TrustedProxies
+from makechat.media import JSON_UTF8, json_handlers
+from makechat.middleware import EnsureIndexes, JSONDiscipline, RequestId
+from makechat.resources import session, tokens, users
+
+
+def create_app(config):
+    """Return the WSGI app for this config. Connects lazily: nothing touches the
+    database until the first request."""
+    db.connect(config)
+    app = falcon.App(media_type=JSON_UTF8, middleware=[
+        RequestId(),
+        JSONDiscipline(max_body=config.max_body),
+        EnsureIndexes(db.IndexGate()),
+    ])
+    handlers = json_handlers()
+    app.req_options.media_handlers.update(handlers)
+    app.resp_options.media_handlers.update(handlers)
+    app.req_options.strip_url_path_trailing_slash = True
+    errors.register(app)
+
+    limiter = LoginLimiter(config)
+    proxies = TrustedProxies(config.trusted_proxies)
+
+    app.add_route("/api/login", session.LoginResource(config, limiter, proxies))
+    app.add_route("/api/register", session.RegisterResource(config))
+    app.add_route("/api/logout", session.LogoutResource())
+    app.add_route("/api/tokens", tokens.TokensResource())
+    app.add_route("/api/tokens/{token_id}", tokens.TokenResource())
+    app.add_route("/api/users", users.UsersResource(config))
+    app.add_route("/api/users/me", users.MeResource(config))
+    app.add_route("/api/users/{user_id}", users.UserResource(config))
+    return app

@@ -1,0 +1,217 @@
+"""The ``makechat`` command line for admins and operators.
+
+Each command is ``cmd_<name>(args, env) -> int``: it writes to the streams in
+``env`` and returns an exit status; only ``main`` calls sys.exit. Nothing
+heavy is imported at module level, so ``makechat serve`` imports neither
+pymongo nor the app before gunicorn's gevent workers patch the standard
+library.
+"""
+
+import argparse
+import dataclasses
+import os
+import re
+import sys
+from typing import TextIO
+
+from makechat import __version__
+
+
+@dataclasses.dataclass
+class Env:
+    """What a command may touch: its streams and the process environment."""
+
+    stdout: TextIO = sys.stdout
+    stderr: TextIO = sys.stderr
+    stdin: TextIO = sys.stdin
+    environ: dict = dataclasses.field(default_factory=lambda: dict(os.environ))
+
+
+class CommandError(Exception):
+    """A command failed for a reason the operator can act on; str() says which."""
+
+
+def redact_uri(uri):
+    """Hide the password of a MongoDB URI before printing it."""
+    return re.sub(r"(mongodb(?:\+srv)?://[^:/@]+:)[^@]*@", r"\1***@", uri)
+
+
+def load(env):
+    from makechat.config import ConfigError, load_config
+    try:
+        return load_config(env.environ)
+    except ConfigError as error:
+        raise CommandError(f"configuration error: {error}") from None
+
+
+def connect(config):
+    """Connect and fail fast (one clear line) if the database does not answer."""
+    import pymongo.errors
+
+    from makechat import db
+    db.connect(config)
+    try:
+        db.ensure_indexes()
+    except pymongo.errors.PyMongoError as error:
+        first_line = str(error).split(",")[0].split("\n")[0]
+        raise CommandError(f"cannot reach the database at {redact_uri(config.mongo_uri)}: "
+                           f"{first_line}") from None
+
+
+def read_password(value, env):
+    """'-p -' reads the password from standard input, keeping it out of `ps`."""
+    if value == "-":
+        return env.stdin.readline().rstrip("\r\n")
+    return value
+
+
+def cmd_user_create(args, env):
+    from makechat import accounts
+    config = load(env)
+    connect(config)
+    try:
+        user = accounts.create_user(args.username, args.email, read_password(args.password, env),
+                                    rounds=config.bcrypt_rounds, is_superuser=args.admin)
+    except accounts.AccountError as error:
+        raise CommandError(str(error)) from None
+    role = "admin" if user.is_superuser else "user"
+    print(f"created {role} {user.username} ({user.email})", file=env.stdout)
+    return 0
+
+
+def cmd_user_changepass(args, env):
+    from makechat import accounts
+    config = load(env)
+    connect(config)
+    user = accounts.find_user(args.username)
+    if user is None:
+        raise CommandError(f"no user named {args.username!r}")
+    try:
+        accounts.set_password(user, read_password(args.password, env),
+                              rounds=config.bcrypt_rounds)
+    except accounts.AccountError as error:
+        raise CommandError(str(error)) from None
+    print(f"changed the password of {user.username}; their tokens were revoked",
+          file=env.stdout)
+    return 0
+
+
+def cmd_serve(args, env):
+    from makechat.server import serve
+    config = load(env)
+    overrides = {name: getattr(args, name) for name in
+                 ("host", "port", "workers", "worker_class", "log_level")
+                 if getattr(args, name) is not None}
+    return serve(config.replace(**overrides))
+
+
+def cmd_backup(args, env):
+    raise CommandError("backup is not available yet")
+
+
+def cmd_restore(args, env):
+    raise CommandError("restore is not available yet")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="makechat",
+        description="Manage a makechat server.",
+        epilog="example: makechat user create -u alice -p 's3cret-pass' -e alice@example.com")
+    parser.add_argument("--version", action="version", version=f"makechat {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="{user,serve,backup,restore}")
+    commands.required = True
+
+    user = commands.add_parser("user", help="manage user accounts",
+                               description="Manage user accounts.",
+                               epilog="example: makechat user create -u alice -p 's3cret-pass' "
+                                      "-e alice@example.com")
+    user_commands = user.add_subparsers(dest="action")
+    user_commands.required = True
+
+    create = user_commands.add_parser(
+        "create", help="create a new user",
+        epilog="example: makechat user create -u admin -p admin_pass "
+               "-e admin@example.com -admin   (-p - reads the password from stdin)")
+    create.add_argument("-u", dest="username", metavar="USERNAME", required=True,
+                        help="specify username")
+    create.add_argument("-p", dest="password", metavar="PASSWORD", required=True,
+                        help="specify password")
+    create.add_argument("-e", dest="email", metavar="EMAIL", required=True,
+                        help="specify email address")
+    create.add_argument("-admin", dest="admin", action="store_true", help="is superuser?")
+    create.set_defaults(func=cmd_user_create)
+
+    changepass = user_commands.add_parser(
+        "changepass", help="change user password",
+        epilog="example: makechat user changepass -u alice -p 'n3w-s3cret-pass'")
+    changepass.add_argument("-u", dest="username", metavar="USERNAME", required=True,
+                            help="specify username")
+    changepass.add_argument("-p", dest="password", metavar="NEW_PASSWORD", required=True,
+                            help="specify new password")
+    changepass.set_defaults(func=cmd_user_changepass)
+
+    serve = commands.add_parser("serve", help="run the API server (gunicorn) in the foreground",
+                                epilog="example: makechat serve --host 0.0.0.0 --port 8080")
+    serve.add_argument("--host", help="address to listen on (config: host)")
+    serve.add_argument("--port", type=int, help="port to listen on (config: port)")
+    serve.add_argument("--workers", type=int, help="worker processes (config: workers)")
+    serve.add_argument("--worker-class", dest="worker_class", choices=("gevent", "gthread", "sync"),
+                       help="gunicorn worker class (config: worker_class)")
+    serve.add_argument("--log-level", dest="log_level",
+                       choices=("debug", "info", "warning", "error"),
+                       help="log level (config: log_level)")
+    serve.set_defaults(func=cmd_serve)
+
+    backup = commands.add_parser("backup", help="write a backup archive of the database",
+                                 epilog="example: makechat backup -o /backups --keep 7")
+    add_backup_arguments(backup)
+    backup.set_defaults(func=cmd_backup)
+
+    restore = commands.add_parser("restore", help="restore a backup archive",
+                                  epilog="example: makechat restore "
+                                         "/backups/makechat-20260101-120000.tar.gz --drop")
+    restore.add_argument("archive", metavar="ARCHIVE", help="the .tar.gz written by backup")
+    restore.add_argument("--drop", action="store_true",
+                         help="empty each collection before restoring it")
+    restore.set_defaults(func=cmd_restore)
+    return parser
+
+
+def add_backup_arguments(parser):
+    parser.add_argument("-o", dest="output", metavar="DIR",
+                        help="folder to write the archive into (config: backup_dir)")
+    parser.add_argument("--keep", type=int, metavar="N",
+                        help="then delete all but the newest N archives in DIR")
+
+
+def run(argv, env):
+    """Parse and run one command; return its exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args, env)
+    except CommandError as error:
+        print(f"makechat: error: {error}", file=env.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("makechat: interrupted", file=env.stderr)
+        return 130
+
+
+def main(argv=None):
+    sys.exit(run(sys.argv[1:] if argv is None else argv, Env()))
+
+
+def backup_main(argv=None):
+    """The plain ``backup`` command: ``makechat backup`` under the manual's name."""
+    parser = argparse.ArgumentParser(prog="backup", description="Write a makechat backup archive.",
+                                     epilog="example: backup -o /backups --keep 7")
+    add_backup_arguments(parser)
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    env = Env()
+    try:
+        sys.exit(cmd_backup(args, env))
+    except CommandError as error:
+        print(f"backup: error: {error}", file=env.stderr)
+        sys.exit(1)

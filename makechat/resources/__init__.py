@@ -1,0 +1,1 @@
+"""One module per URL noun; see makechat.app.create_app for the routes."""

@@ -1,0 +1,84 @@
+"""/api/login, /api/register and /api/logout."""
+
+import falcon
+
+from makechat import accounts
+from makechat.auth import burn_password_check, check_password, issue_token
+from makechat.hooks import require_token
+from makechat.validation import EMAIL, PASSWORD, USERNAME, object_schema, validate
+
+LOGIN_SCHEMA = object_schema({"username": {"type": "string", "maxLength": 254},
+                              "password": {"type": "string", "maxLength": 1024}},
+                             required=("username", "password"))
+REGISTER_SCHEMA = object_schema({"username": USERNAME, "email": EMAIL, "password": PASSWORD},
+                                required=("username", "email", "password"))
+
+BAD_CREDENTIALS = dict(title="Not authenticated",
+                       description="The username or password is incorrect.")
+
+
+def conflict(error):
+    return falcon.HTTPConflict(title="Already exists", description=f"{str(error).capitalize()}.")
+
+
+class LoginResource:
+    """POST /api/login: trade a username and password for a token."""
+
+    def __init__(self, config, limiter, proxies):
+        self.config = config
+        self.limiter = limiter
+        self.proxies = proxies
+
+    def on_post(self, req, resp):
+        body = validate(req.context.body, LOGIN_SCHEMA)
+        username_key = body["username"].lower()
+        address = self.proxies.client_address(req)
+        wait = self.limiter.retry_after(username_key, address)
+        if wait:
+            raise falcon.HTTPTooManyRequests(
+                title="Too many failed logins",
+                description=f"Too many failed logins; try again in {wait} seconds.",
+                retry_after=wait)
+        user = accounts.find_user(body["username"])
+        if user is None:
+            burn_password_check(body["password"], self.config.bcrypt_rounds)
+            ok = False
+        else:
+            ok = check_password(body["password"], user.password) and user.is_active
+        if not ok:
+            self.limiter.record_failure(username_key, address)
+            raise falcon.HTTPUnauthorized(challenges=['Token header="X-Auth-Token"'],
+                                          **BAD_CREDENTIALS)
+        self.limiter.record_success(username_key)
+        token, secret = issue_token(user, name="login")
+        resp.media = {"token": secret, "token_id": token.id, "user": user.to_public()}
+
+
+class RegisterResource:
+    """POST /api/register: anyone may create an account while registration is open."""
+
+    def __init__(self, config):
+        self.config = config
+
+    def on_post(self, req, resp):
+        if not self.config.registration_open:
+            raise falcon.HTTPForbidden(title="Registration closed",
+                                       description="Accounts are created by an admin here.")
+        body = validate(req.context.body, REGISTER_SCHEMA)
+        try:
+            user = accounts.create_user(body["username"], body["email"], body["password"],
+                                        rounds=self.config.bcrypt_rounds)
+        except accounts.AccountConflict as error:
+            raise conflict(error)
+        token, secret = issue_token(user, name="register")
+        resp.status = falcon.HTTP_201
+        resp.media = {"token": secret, "token_id": token.id, "user": user.to_public()}
+
+
+@falcon.before(require_token)
+class LogoutResource:
+    """POST /api/logout: revoke the token the request was made with."""
+
+    def on_post(self, req, resp):
+        req.context.token.delete()
+        resp.status = falcon.HTTP_204

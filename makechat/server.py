@@ -1,0 +1,68 @@
+"""``makechat serve``: the app under gunicorn, in the foreground."""
+
+import logging
+
+from gunicorn.app.base import BaseApplication
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+
+
+class RequestIdDefault(logging.Filter):
+    """Give records without a request id a '-' so the format never fails."""
+
+    def filter(self, record):
+        if not hasattr(record, "request_id"):
+            record.request_id = "-"
+        return True
+
+
+def configure_logging(level):
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.addFilter(RequestIdDefault())
+    root = logging.getLogger("makechat")
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    root.propagate = False
+
+
+class MakechatServer(BaseApplication):
+    """A gunicorn application whose workers each build the app from the config."""
+
+    def __init__(self, config):
+        self.config = config
+        super().__init__()
+
+    def load_config(self):
+        config = self.config
+        settings = {
+            "bind": f"[{config.host}]:{config.port}" if ":" in config.host
+            else f"{config.host}:{config.port}",
+            "workers": config.workers,
+            "worker_class": config.worker_class,
+            "worker_connections": config.worker_connections,
+            "threads": config.worker_connections if config.worker_class == "gthread" else 1,
+            # NOTE: a waiting GET /api/messages lasts up to max_wait; the
+            # timeout must exceed it or gunicorn would kill busy sync workers.
+            "timeout": int(config.max_wait) + 30,
+            "graceful_timeout": int(config.max_wait) + 5,
+            "keepalive": 5,
+            "accesslog": "-",
+            "access_log_format": '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s',
+            "errorlog": "-",
+            "loglevel": config.log_level,
+            "proc_name": "makechat",
+        }
+        for key, value in settings.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        from makechat.app import create_app
+        configure_logging(self.config.log_level)
+        return create_app(self.config)
+
+
+def serve(config):
+    """Run until SIGTERM or Ctrl-C; return the exit status."""
+    MakechatServer(config).run()
+    return 0

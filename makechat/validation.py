@@ -1,0 +1,73 @@
+"""Request bodies checked against JSON Schemas.
+
+The same schemas describe the request bodies in /api/openapi.json, so the
+documented contract and the enforced one are one object.
+"""
+
+import falcon
+import jsonschema
+
+USERNAME = {"type": "string", "pattern": r"^[A-Za-z0-9_.\-]{3,32}$",
+            "x-rule": "3 to 32 letters, digits, '_', '.' or '-'"}
+EMAIL = {"type": "string", "maxLength": 254,
+         "pattern": r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+         "x-rule": "a valid email address"}
+PASSWORD = {"type": "string", "minLength": 8, "maxLength": 1024,
+            "x-rule": "8 to 1024 characters"}
+TOKEN_NAME = {"type": "string", "minLength": 1, "maxLength": 100,
+              "x-rule": "1 to 100 characters"}
+
+_TYPE_WORDS = {"string": "a string", "boolean": "true or false",
+               "integer": "an integer", "object": "an object", "array": "an array",
+               "number": "a number"}
+
+
+def object_schema(properties, required=()):
+    """Return the schema of a JSON object with exactly these properties."""
+    return {"type": "object", "properties": properties,
+            "required": list(required), "additionalProperties": False}
+
+
+def _field(error):
+    path = list(error.absolute_path)
+    return str(path[0]) if path else ""
+
+
+def _describe(error, schema):
+    name = _field(error)
+    rule = error.schema.get("x-rule") if isinstance(error.schema, dict) else None
+    if error.validator == "type":
+        expected = error.validator_value
+        word = _TYPE_WORDS.get(expected, expected) if isinstance(expected, str) else \
+            " or ".join(_TYPE_WORDS.get(t, t) for t in expected)
+        return f"The '{name}' parameter must be {word}."
+    if error.validator == "enum":
+        choices = ", ".join(repr(choice) for choice in error.validator_value)
+        return f"The '{name}' parameter must be one of {choices}."
+    if rule:
+        return f"The '{name}' parameter must be {rule}."
+    return f"The '{name}' parameter is invalid: {error.message}."
+
+
+def validate(body, schema):
+    """Return the body if it matches the schema, else raise 400 saying why.
+
+    Missing fields are reported first (the manual's "Missing parameter"),
+    then unknown fields, then wrong values."""
+    if body is None:
+        body = {}
+    for name in schema.get("required", ()):
+        if name not in body:
+            raise falcon.HTTPBadRequest(title="Missing parameter",
+                                        description=f"The '{name}' parameter is required.")
+    unknown = sorted(set(body) - set(schema.get("properties", {})))
+    if unknown and schema.get("additionalProperties") is False:
+        raise falcon.HTTPBadRequest(
+            title="Unknown parameter",
+            description=f"The '{unknown[0]}' parameter is not accepted here.")
+    validator = jsonschema.Draft202012Validator(schema)
+    error = min(validator.iter_errors(body), key=lambda e: _field(e), default=None)
+    if error is not None:
+        raise falcon.HTTPBadRequest(title="Invalid parameter",
+                                    description=_describe(error, schema))
+    return body

@@ -1,0 +1,49 @@
+from setuptools import find_packages, setup
+
+from pathlib import Path
+
+version = {}
+exec(Path("makechat/__init__.py").read_text(), version)
+
+setup(
+    name="makechat",
+    version=version["__version__"],
+    description="A self-hosted chat service: a Falcon REST API on MongoDB.",
+    long_description=Path("README.rst").read_text(encoding="utf-8"),
+    long_description_content_type="text/x-rst",
+    license="MIT",
+    python_requires=">=3.10",
+    packages=find_packages(include=["makechat", "makechat.*"]),
+    include_package_data=True,
+    package_data={"makechat": ["web/*", "web/**/*"]},
+    install_requires=[
+        "falcon>=4,<5",
+        "gunicorn>=22",
+        # gevent: the default worker class, so one process holds many waiting
+        # /api/messages requests; pymongo supports it when monkey-patched.
+        "gevent>=23.9",
+        "mongoengine>=0.29",
+        "pymongo>=4.6",
+        "bcrypt>=4.1",
+        # jsonschema: request bodies are validated against the same schemas
+        # that /api/openapi.json publishes.
+        "jsonschema>=4.18",
+    ],
+    extras_require={
+        "test": [
+            "pytest>=8",
+            "WebTest>=3",
+        ],
+    },
+    entry_points={
+        "console_scripts": [
+            "makechat = makechat.cli:main",
+            "backup = makechat.cli:backup_main",
+        ],
+    },
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Framework :: Falcon",
+        "Topic :: Communications :: Chat",
+    ],
+)

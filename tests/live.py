@@ -1,0 +1,83 @@
+"""Helpers for tests that run makechat as a real process over real HTTP."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from makechat.devdb import free_port
+
+BIN = Path(sys.executable).parent
+
+
+def http(method, url, body=None, token=None, timeout=40, headers=None):
+    """Make one request; return (status, headers, parsed JSON or None)."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method)
+    request.add_header("Accept", "application/json")
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("X-Auth-Token", token)
+    for key, value in (headers or {}).items():
+        request.add_header(key, value)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            raw = response.read()
+            return response.status, response.headers, json.loads(raw) if raw else None
+    except urllib.error.HTTPError as error:
+        raw = error.read()
+        return error.code, error.headers, json.loads(raw) if raw else None
+
+
+class LiveServer:
+    """`makechat serve` in a subprocess on a free port."""
+
+    def __init__(self, environ, *args):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.environ = dict(os.environ, **environ)
+        self.args = args
+        self.process = None
+
+    def start(self, timeout=30):
+        self.process = subprocess.Popen(
+            [str(BIN / "makechat"), "serve", "--host", "127.0.0.1", "--port", str(self.port),
+             *self.args], env=self.environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("makechat serve exited:\n" + self.process.stdout.read())
+            try:
+                urllib.request.urlopen(self.url + "/api/nothing", timeout=1)
+            except urllib.error.HTTPError:
+                return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("makechat serve did not start")
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        """Stop with a signal; return (exit status, output)."""
+        if self.process is None:
+            return None, ""
+        self.process.send_signal(sig)
+        try:
+            output, _ = self.process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            output, _ = self.process.communicate()
+        status = self.process.returncode
+        self.process = None
+        return status, output
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.stop()

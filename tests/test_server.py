@@ -1,0 +1,85 @@
+"""`makechat serve` and `make run`'s launcher, as real processes over real HTTP."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from makechat.devdb import free_port
+from tests.live import BIN, LiveServer, http
+
+
+@pytest.fixture
+def live_env(config):
+    return {"MAKECHAT_MONGO_URI": config.mongo_uri, "MAKECHAT_BCRYPT_ROUNDS": "4",
+            "MAKECHAT_WORKERS": "2"}
+
+
+def test_serve_answers_and_stops_on_sigterm(live_env, make_user):
+    make_user("admin", password="admin pass 1", admin=True)
+    server = LiveServer(live_env).start()
+    try:
+        status, _, body = http("POST", server.url + "/api/login",
+                               {"username": "admin", "password": "admin pass 1"})
+        assert status == 200
+        status, headers, me = http("GET", server.url + "/api/users/me", token=body["token"])
+        assert status == 200 and me["username"] == "admin" and me["is_superuser"] is True
+        assert headers["X-Request-Id"]
+    finally:
+        started = time.monotonic()
+        code, output = server.stop(signal.SIGTERM)
+    assert code == 0
+    assert time.monotonic() - started < 40
+    assert "Traceback" not in output
+
+
+def test_serve_stops_on_ctrl_c(live_env):
+    server = LiveServer(live_env).start()
+    code, output = server.stop(signal.SIGINT)
+    assert code == 0
+    assert "Traceback" not in output
+
+
+def test_serve_access_log_has_request_id(live_env):
+    server = LiveServer(live_env).start()
+    http("GET", server.url + "/api/users/me", headers={"X-Request-Id": "trace-me-42"})
+    _, output = server.stop()
+    assert "rid=trace-me-42" in output
+
+
+def test_run_command_then_admin_then_curl(tmp_path):
+    """The README's run command, then the admin line it prints, then curl."""
+    port = free_port()
+    launcher = subprocess.Popen([sys.executable, "-m", "makechat.devdb", "--var", str(tmp_path),
+                                 "--port", str(port)], stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if http("GET", f"http://127.0.0.1:{port}/api/users/me", timeout=2)[0] == 401:
+                    break
+            except OSError:
+                time.sleep(0.2)
+        environ = dict(os.environ, MAKECHAT_CONFIG=str(tmp_path / "makechat.conf"),
+                       MAKECHAT_BCRYPT_ROUNDS="4")
+        created = subprocess.run([str(BIN / "makechat"), "user", "create", "-u", "admin", "-p",
+                                  "admin pass 1", "-e", "admin@example.com", "-admin"],
+                                 env=environ, capture_output=True, text=True, timeout=60)
+        assert created.returncode == 0, created.stderr
+        _, _, login = http("POST", f"http://127.0.0.1:{port}/api/login",
+                           {"username": "admin", "password": "admin pass 1"})
+        curl = subprocess.run(["curl", "-s", "-H", f"X-Auth-Token: {login['token']}",
+                               f"http://127.0.0.1:{port}/api/users/me"],
+                              capture_output=True, text=True, timeout=30)
+        assert '"username": "admin"' in curl.stdout
+        assert '"is_superuser": true' in curl.stdout
+    finally:
+        launcher.send_signal(signal.SIGINT)
+        output, _ = launcher.communicate(timeout=60)
+    assert "makechat user create -u admin" in output
+    assert f"http://127.0.0.1:{port}/" in output
+    assert launcher.returncode == 0
