@@ -61,6 +61,10 @@ SETTINGS = (
             "Seconds between the database polls that wake waiting message requests."),
     Setting("max_wait", float, 30.0,
             "Longest 'wait' a client may ask for on GET /api/messages, in seconds."),
+    Setting("gap_timeout", float, 5.0,
+            "Seconds a message sequence number may stay allocated but unwritten (a "
+            "writer died mid-post) before readers skip it; the writer, if alive, "
+            "then posts under a new number, so nothing is lost."),
     Setting("backup_dir", str, "~/makechat-backups",
             "Where 'makechat backup' writes archives when -o is not given."),
     Setting("host", str, "127.0.0.1", "Address 'makechat serve' listens on."),
@@ -97,6 +101,7 @@ class Config:
     trusted_proxies: str = ""
     poll_interval: float = 0.25
     max_wait: float = 30.0
+    gap_timeout: float = 5.0
     backup_dir: str = "~/makechat-backups"
     host: str = "127.0.0.1"
     port: int = 8080
@@ -118,7 +123,7 @@ class Config:
                      "login_max_failures_per_address"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be a positive number")
-        for name in ("db_timeout", "poll_interval", "max_wait"):
+        for name in ("db_timeout", "poll_interval", "max_wait", "gap_timeout"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be greater than zero")
 

@@ -1,0 +1,108 @@
+"""Waking requests that wait for new messages (GET /api/messages?wait=S).
+
+One poller per process asks the database, every poll_interval, for the
+committed marks of all the rooms its requests wait on: one query however
+many clients wait, and nothing at all when none do. Fan-out goes through
+the database, so a post in any process on any machine wakes the waiters
+everywhere within one interval; a post in this process wakes its own
+waiters at once. Under gunicorn's gevent worker the threading primitives
+are gevent's, so each waiting request costs a greenlet, not a thread.
+"""
+
+import logging
+import threading
+from makechat.models import Room
+
+log = logging.getLogger(__name__)
+
+
+class _Waiter:
+    __slots__ = ("room_id", "seen", "event")
+
+    def __init__(self, room_id, seen):
+        self.room_id = room_id
+        self.seen = seen
+        self.event = threading.Event()
+
+
+class RoomWatcher:
+    """Block callers until a room's committed mark passes what they have seen."""
+
+    def __init__(self, poll_interval, advance):
+        self.poll_interval = poll_interval
+        self.advance = advance  # MessageStore.advance, to unstick a dead writer's gap
+        self._waiters = {}
+        self._lock = threading.Lock()
+        self._poller = None
+        self.polls = 0  # how many database polls ran (tests and benchmarks read it)
+
+    def waiting(self):
+        with self._lock:
+            return sum(len(waiters) for waiters in self._waiters.values())
+
+    def wait(self, room_id, seen, timeout):
+        """Return True when the room's mark exceeds seen, False on timeout."""
+        waiter = _Waiter(room_id, seen)
+        with self._lock:
+            self._waiters.setdefault(room_id, []).append(waiter)
+            self._start_poller()
+        try:
+            return waiter.event.wait(timeout)
+        finally:
+            with self._lock:
+                waiters = self._waiters.get(room_id, [])
+                if waiter in waiters:
+                    waiters.remove(waiter)
+                if not waiters:
+                    self._waiters.pop(room_id, None)
+
+    def notify(self, room_id, mark=None):
+        """Wake this process's waiters on a room (after a local post)."""
+        with self._lock:
+            for waiter in self._waiters.get(room_id, ()):
+                if mark is None or mark > waiter.seen:
+                    waiter.event.set()
+
+    def _start_poller(self):
+        if self._poller is None or not self._poller.is_alive():
+            self._poller = threading.Thread(target=self._run, name="makechat-watcher",
+                                            daemon=True)
+            self._poller.start()
+
+    def _run(self):
+        idle_polls = 0
+        while True:
+            threading.Event().wait(self.poll_interval)
+            with self._lock:
+                room_ids = list(self._waiters)
+            if not room_ids:
+                idle_polls += 1
+                if idle_polls > 100:
+                    with self._lock:
+                        if not self._waiters:
+                            self._poller = None
+                            return
+                continue
+            idle_polls = 0
+            try:
+                self.poll(room_ids)
+            except Exception:  # noqa: BLE001 - a down database must not kill the poller
+                log.warning("watcher poll failed; retrying", exc_info=True)
+
+    def poll(self, room_ids):
+        """One database query for every watched room; wake whoever is behind."""
+        self.polls += 1
+        rooms = Room._get_collection().find(
+            {"_id": {"$in": room_ids}},
+            {"committed_seq": 1, "last_seq": 1, "seq_at": 1})
+        found = set()
+        for room in rooms:
+            found.add(room["_id"])
+            mark = room.get("committed_seq", 0)
+            if room.get("last_seq", 0) > mark:
+                # Numbers beyond the mark: written out of order, or held by a
+                # writer that died (advance punches those after gap_timeout).
+                mark = self.advance(room["_id"], room)
+            self.notify(room["_id"], mark)
+        for room_id in set(room_ids) - found:
+            self.notify(room_id)  # the room was deleted: let its waiters answer 404
