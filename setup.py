@@ -33,6 +33,9 @@ setup(
         "test": [
             "pytest>=8",
             "WebTest>=3",
+            # selenium: the browser tests drive Debian's Chromium (apt chromium,
+            # chromium-driver) through its own chromedriver; nothing is downloaded.
+            "selenium>=4.20",
         ],
     },
     entry_points={

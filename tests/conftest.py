@@ -97,3 +97,12 @@ def make_user(config):
 def api(app):
     """api.as_user(user) returns a client that sends that user's token."""
     return factories.ApiClient(app)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Leave each phase's report on the test item as report_<phase>, so a
+    fixture can tell whether its test failed (browser tests save a screenshot)."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
