@@ -2,9 +2,10 @@
 
 import re
 
-from mongoengine.errors import NotUniqueError
+from mongoengine.errors import NotUniqueError, OperationError
 
 from makechat.auth import hash_password
+from makechat.db import is_duplicate_key
 from makechat.models import Token, User
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,32}$")
@@ -83,5 +84,7 @@ def set_email(user, email):
     user.email, user.email_key = email, email.lower()
     try:
         user.save()
-    except NotUniqueError:
+    except (NotUniqueError, OperationError) as error:
+        if not is_duplicate_key(error):
+            raise
         raise AccountConflict(f"email {email!r} is already in use") from None

@@ -24,6 +24,7 @@ from datetime import timedelta
 import falcon
 from bson import ObjectId
 from pymongo import ReturnDocument
+from mongoengine.errors import NotUniqueError
 from pymongo.errors import DuplicateKeyError
 
 from makechat.models import Member, Message, Room, User, utcnow
@@ -127,9 +128,7 @@ def add_member(room, user, role="member"):
     member = Member(room=room.id, user=user.id, username=user.username, role=role)
     try:
         member.save(force_insert=True)
-    except Exception as error:  # NotUniqueError, raised as mongoengine wraps it
-        if "duplicate" not in str(error).lower() and "E11000" not in str(error):
-            raise
+    except NotUniqueError:
         return membership(room.id, user.id), False
     return member, True
 

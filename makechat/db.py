@@ -65,3 +65,15 @@ class IndexGate:
             if not self._done:
                 ensure_indexes()
                 self._done = True
+
+
+def is_duplicate_key(error):
+    """True if a write failed on a unique index.
+
+    MongoDB says E11000 (DuplicateKeyError / NotUniqueError); FerretDB v1 says
+    so on insert, but on update reports SQLite's "UNIQUE constraint failed"
+    as an InternalError, so both are recognised."""
+    if isinstance(error, (pymongo.errors.DuplicateKeyError, mongoengine.NotUniqueError)):
+        return True
+    text = str(error)
+    return "E11000" in text or "UNIQUE constraint failed" in text

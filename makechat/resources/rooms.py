@@ -1,10 +1,11 @@
 """/api/rooms and /api/rooms/{room_id}."""
 
 import falcon
-from mongoengine.errors import NotUniqueError
+from mongoengine.errors import NotUniqueError, OperationError
 from mongoengine.queryset.visitor import Q
 
 from makechat import chat
+from makechat.db import is_duplicate_key
 from makechat.hooks import require_admin, require_token
 from makechat.ids import parse_id
 from makechat.models import Room
@@ -74,7 +75,9 @@ class RoomResource:
         if updates:
             try:
                 Room.objects(id=room.id).update_one(**updates)
-            except NotUniqueError:
+            except (NotUniqueError, OperationError) as error:
+                if not is_duplicate_key(error):
+                    raise
                 raise name_taken(body["name"].strip())
         room.reload()
         resp.media = chat.rooms_json([room], user)[0]

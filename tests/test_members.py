@@ -1,0 +1,182 @@
+"""/api/members: joining, adding, roles, leaving, and who may see what."""
+
+import pytest
+
+from makechat.models import Member
+
+
+@pytest.fixture
+def admin(make_user):
+    return make_user("admin", admin=True)
+
+
+@pytest.fixture
+def bob(make_user):
+    return make_user("bob")
+
+
+@pytest.fixture
+def carol(make_user):
+    return make_user("carol")
+
+
+def room(api, admin, **fields):
+    resp = api.as_user(admin).post("/api/rooms", {"name": fields.pop("name", "room1"), **fields})
+    return resp.json["_id"]["$oid"]
+
+
+def test_list_members_shape(api, admin, bob):
+    room_id = room(api, admin)
+    api.as_user(bob).post("/api/members", {"room": room_id})
+    resp = api.as_user(bob).get("/api/members", params={"room": room_id})
+    assert resp.status_int == 200
+    assert [(m["username"], m["role"]) for m in resp.json] == [("admin", "owner"),
+                                                               ("bob", "member")]
+    assert set(resp.json[0]) == {"_id", "room", "user", "username", "role", "joined"}
+
+
+def test_list_members_visible_room_non_member_403(api, admin, bob):
+    room_id = room(api, admin)
+    assert api.as_user(bob).get("/api/members", params={"room": room_id}).status_int == 403
+
+
+def test_list_members_invisible_room_non_member_404(api, admin, bob):
+    room_id = room(api, admin, is_visible=False)
+    resp = api.as_user(bob).get("/api/members", params={"room": room_id})
+    assert resp.status_int == 404
+    assert "admin" not in resp.text
+
+
+def test_list_members_admin_non_member_200(api, admin, make_user):
+    other = make_user(admin=True)
+    room_id = room(api, other, is_visible=False)
+    assert api.as_user(admin).get("/api/members", params={"room": room_id}).status_int == 200
+
+
+def test_list_members_without_room_400(api, bob):
+    assert api.as_user(bob).get("/api/members").status_int == 400
+
+
+def test_join_open_room_201(api, admin, bob):
+    room_id = room(api, admin)
+    resp = api.as_user(bob).post("/api/members", {"room": room_id})
+    assert resp.status_int == 201
+    assert resp.json["username"] == "bob" and resp.json["role"] == "member"
+
+
+def test_join_twice_does_not_duplicate(api, admin, bob):
+    room_id = room(api, admin)
+    first = api.as_user(bob).post("/api/members", {"room": room_id})
+    second = api.as_user(bob).post("/api/members", {"room": room_id})
+    assert second.status_int == 200
+    assert second.json["_id"] == first.json["_id"]
+    assert Member.objects(room=room_id, user=bob.id).count() == 1
+
+
+def test_join_closed_room_403(api, admin, bob):
+    room_id = room(api, admin, is_open=False)
+    assert api.as_user(bob).post("/api/members", {"room": room_id}).status_int == 403
+    assert Member.objects(room=room_id, user=bob.id).count() == 0
+
+
+def test_join_invisible_room_404(api, admin, bob):
+    room_id = room(api, admin, is_visible=False)
+    assert api.as_user(bob).post("/api/members", {"room": room_id}).status_int == 404
+
+
+def test_join_cannot_self_promote_to_owner_403(api, admin, bob):
+    room_id = room(api, admin)
+    resp = api.as_user(bob).post("/api/members", {"room": room_id, "role": "owner"})
+    assert resp.status_int == 403
+    assert Member.objects(room=room_id, user=bob.id).count() == 0
+
+
+def test_owner_adds_user_to_closed_room_201(api, admin, bob):
+    room_id = room(api, admin, is_open=False, is_visible=False)
+    resp = api.as_user(admin).post("/api/members", {"room": room_id, "user": str(bob.id)})
+    assert resp.status_int == 201
+    assert Member.objects.get(room=room_id, user=bob.id).role == "member"
+
+
+def test_member_cannot_add_others_403(api, admin, bob, carol):
+    room_id = room(api, admin)
+    api.as_user(bob).post("/api/members", {"room": room_id})
+    resp = api.as_user(bob).post("/api/members", {"room": room_id, "user": str(carol.id)})
+    assert resp.status_int == 403
+    assert Member.objects(room=room_id, user=carol.id).count() == 0
+
+
+@pytest.mark.parametrize("user_id", ["0" * 24, "bad"])
+def test_add_unknown_user_404_or_400(api, admin, user_id):
+    room_id = room(api, admin)
+    resp = api.as_user(admin).post("/api/members", {"room": room_id, "user": user_id})
+    assert resp.status_int in (400, 404)
+
+
+def test_add_with_bad_role_400(api, admin, bob):
+    room_id = room(api, admin)
+    resp = api.as_user(admin).post("/api/members", {"room": room_id, "user": str(bob.id),
+                                                    "role": "king"})
+    assert resp.status_int == 400
+
+
+def test_leave_room_204(api, admin, bob):
+    room_id = room(api, admin)
+    member = api.as_user(bob).post("/api/members", {"room": room_id}).json
+    assert api.as_user(bob).delete(f"/api/members/{member['_id']['$oid']}").status_int == 204
+    assert Member.objects(room=room_id, user=bob.id).count() == 0
+
+
+def test_owner_removes_member_204(api, admin, bob):
+    room_id = room(api, admin)
+    member = api.as_user(bob).post("/api/members", {"room": room_id}).json
+    assert api.as_user(admin).delete(f"/api/members/{member['_id']['$oid']}").status_int == 204
+
+
+def test_member_cannot_remove_other_403(api, admin, bob, carol):
+    room_id = room(api, admin)
+    api.as_user(bob).post("/api/members", {"room": room_id})
+    carols = api.as_user(carol).post("/api/members", {"room": room_id}).json
+    assert api.as_user(bob).delete(f"/api/members/{carols['_id']['$oid']}").status_int == 403
+    assert Member.objects(room=room_id, user=carol.id).count() == 1
+
+
+def test_stranger_cannot_see_membership_of_invisible_room_404(api, admin, bob, carol):
+    room_id = room(api, admin, is_visible=False)
+    member = api.as_user(admin).post("/api/members", {"room": room_id, "user": str(carol.id)}).json
+    assert api.as_user(bob).delete(f"/api/members/{member['_id']['$oid']}").status_int == 404
+    assert api.as_user(bob).get(f"/api/members/{member['_id']['$oid']}").status_int == 404
+
+
+def test_last_owner_leaving_promotes_longest_member(api, admin, bob, carol):
+    room_id = room(api, admin)
+    api.as_user(bob).post("/api/members", {"room": room_id})
+    api.as_user(carol).post("/api/members", {"room": room_id})
+    owner = Member.objects.get(room=room_id, user=admin.id)
+    assert api.as_user(admin).delete(f"/api/members/{owner.id}").status_int == 204
+    assert Member.objects.get(room=room_id, user=bob.id).role == "owner"
+    assert Member.objects.get(room=room_id, user=carol.id).role == "member"
+
+
+def test_demote_last_owner_409(api, admin, bob):
+    room_id = room(api, admin)
+    api.as_user(bob).post("/api/members", {"room": room_id})
+    owner = Member.objects.get(room=room_id, user=admin.id)
+    resp = api.as_user(admin).patch(f"/api/members/{owner.id}", {"role": "member"})
+    assert resp.status_int == 409
+    assert Member.objects.get(id=owner.id).role == "owner"
+
+
+def test_owner_promotes_member(api, admin, bob):
+    room_id = room(api, admin)
+    member = api.as_user(bob).post("/api/members", {"room": room_id}).json
+    resp = api.as_user(admin).patch(f"/api/members/{member['_id']['$oid']}", {"role": "owner"})
+    assert resp.status_int == 200 and resp.json["role"] == "owner"
+
+
+def test_member_cannot_promote_self_403(api, admin, bob):
+    room_id = room(api, admin)
+    member = api.as_user(bob).post("/api/members", {"room": room_id}).json
+    resp = api.as_user(bob).patch(f"/api/members/{member['_id']['$oid']}", {"role": "owner"})
+    assert resp.status_int == 403
+    assert Member.objects.get(room=room_id, user=bob.id).role == "member"

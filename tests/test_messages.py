@@ -1,0 +1,295 @@
+"""/api/messages: posting, history paging, waiting, editing, deleting."""
+
+import threading
+import time
+
+import pytest
+import webtest
+
+from makechat.models import Message
+
+
+@pytest.fixture
+def admin(make_user):
+    return make_user("admin", admin=True)
+
+
+@pytest.fixture
+def bob(make_user):
+    return make_user("bob")
+
+
+@pytest.fixture
+def room_id(api, admin, bob):
+    room = api.as_user(admin).post("/api/rooms", {"name": "room1"}).json["_id"]["$oid"]
+    api.as_user(bob).post("/api/members", {"room": room})
+    return room
+
+
+def post(api, user, room_id, text, **headers):
+    return api.as_user(user).post("/api/messages", {"room": room_id, "text": text},
+                                  headers=headers)
+
+
+def history(api, user, room_id, **params):
+    resp = api.as_user(user).get("/api/messages", params={"room": room_id, **params})
+    assert resp.status_int == 200, resp.text
+    return resp.json
+
+
+# -- posting
+
+
+def test_post_message_201(api, bob, room_id):
+    resp = post(api, bob, room_id, "hello")
+    assert resp.status_int == 201
+    body = resp.json
+    assert set(body) == {"_id", "room", "seq", "author", "author_username", "text", "created",
+                         "edited"}
+    assert body["text"] == "hello" and body["author_username"] == "bob"
+    assert body["author"] == {"$oid": str(bob.id)} and body["room"] == {"$oid": room_id}
+    assert body["seq"] == 1 and body["edited"] is None
+
+
+def test_post_non_member_403(api, make_user, room_id):
+    stranger = make_user()
+    resp = post(api, stranger, room_id, "hello")
+    assert resp.status_int == 403
+    assert Message.objects.count() == 0
+
+
+def test_post_invisible_room_non_member_404(api, admin, make_user):
+    secret = api.as_user(admin).post("/api/rooms", {"name": "secret",
+                                                    "is_visible": False}).json["_id"]["$oid"]
+    resp = post(api, make_user(), secret, "hello")
+    assert resp.status_int == 404
+    assert "secret" not in resp.text
+
+
+@pytest.mark.parametrize("text", ["", "   ", "x" * 4001, 42, None, {"$ne": None}, ["a"]])
+def test_post_invalid_text_400(api, bob, room_id, text):
+    resp = api.as_user(bob).post("/api/messages", {"room": room_id, "text": text})
+    assert resp.status_int == 400
+    assert set(resp.json) == {"title", "description"}
+    assert Message.objects.count() == 0
+
+
+def test_post_text_limit_configurable(mongo_uri, config, make_user):
+    from makechat.app import create_app
+    from tests.factories import ApiClient
+    api = ApiClient(webtest.TestApp(create_app(config.replace(max_message_length=10))))
+    admin = make_user(admin=True)
+    room = api.as_user(admin).post("/api/rooms", {"name": "r"}).json["_id"]["$oid"]
+    assert post(api, admin, room, "x" * 10).status_int == 201
+    assert post(api, admin, room, "x" * 11).status_int == 400
+
+
+def test_post_unicode_kept(api, bob, room_id):
+    text = "Привет, 世界 🎉 <b>&amp;"
+    post(api, bob, room_id, text)
+    assert history(api, bob, room_id)[0]["text"] == text
+
+
+def test_post_idempotency_key_replays_first_result(api, bob, room_id):
+    first = post(api, bob, room_id, "once", **{"Idempotency-Key": "k-1"})
+    again = post(api, bob, room_id, "once", **{"Idempotency-Key": "k-1"})
+    assert first.status_int == again.status_int == 201
+    assert again.json == first.json
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert Message.objects.count() == 1
+
+
+def test_post_idempotency_key_reused_for_other_text_409(api, bob, room_id):
+    post(api, bob, room_id, "once", **{"Idempotency-Key": "k-1"})
+    assert post(api, bob, room_id, "other", **{"Idempotency-Key": "k-1"}).status_int == 409
+    assert Message.objects.count() == 1
+
+
+def test_post_idempotency_keys_are_per_user(api, admin, bob, room_id):
+    post(api, bob, room_id, "same", **{"Idempotency-Key": "k-1"})
+    assert post(api, admin, room_id, "same", **{"Idempotency-Key": "k-1"}).status_int == 201
+    assert Message.objects.count() == 2
+
+
+def test_post_concurrent_same_idempotency_key_one_message(wsgi_app, bob, room_id):
+    results = []
+
+    def send():
+        app = webtest.TestApp(wsgi_app)
+        resp = app.post_json("/api/messages", {"room": room_id, "text": "race"},
+                             headers={"X-Auth-Token": bob.secret, "Idempotency-Key": "same"})
+        results.append(resp.json["_id"]["$oid"])
+
+    threads = [threading.Thread(target=send) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(results)) == 1
+    assert Message.objects(deleted=False).count() == 1
+
+
+def test_post_bad_idempotency_key_400(api, bob, room_id):
+    assert post(api, bob, room_id, "x", **{"Idempotency-Key": "has space"}).status_int == 400
+
+
+# -- reading
+
+
+def test_history_latest_oldest_first(api, bob, room_id):
+    for number in range(5):
+        post(api, bob, room_id, f"m{number}")
+    assert [m["text"] for m in history(api, bob, room_id, limit=3)] == ["m2", "m3", "m4"]
+
+
+def test_history_default_limit_50(api, bob, room_id, raw_db):
+    for number in range(55):
+        post(api, bob, room_id, f"m{number}")
+    messages = history(api, bob, room_id)
+    assert len(messages) == 50 and messages[-1]["text"] == "m54"
+
+
+def test_history_before_pages_back(api, bob, room_id):
+    for number in range(7):
+        post(api, bob, room_id, f"m{number}")
+    page = history(api, bob, room_id, limit=3)
+    older = history(api, bob, room_id, limit=3, before=page[0]["_id"]["$oid"])
+    oldest = history(api, bob, room_id, limit=3, before=older[0]["_id"]["$oid"])
+    assert [m["text"] for m in oldest + older + page] == [f"m{n}" for n in range(7)]
+
+
+def test_history_after_message(api, bob, room_id):
+    ids = [post(api, bob, room_id, f"m{n}").json["_id"]["$oid"] for n in range(5)]
+    assert [m["text"] for m in history(api, bob, room_id, after=ids[1], limit=2)] == ["m2", "m3"]
+
+
+def test_history_after_seq_zero_from_start(api, bob, room_id):
+    post(api, bob, room_id, "first")
+    assert [m["text"] for m in history(api, bob, room_id, after="0")] == ["first"]
+
+
+def test_history_non_member_403(api, make_user, room_id):
+    resp = api.as_user(make_user()).get("/api/messages", params={"room": room_id})
+    assert resp.status_int == 403
+    assert "hello" not in resp.text
+
+
+def test_history_cursor_from_other_room_404(api, admin, bob, room_id):
+    other = api.as_user(admin).post("/api/rooms", {"name": "other"}).json["_id"]["$oid"]
+    foreign = post(api, admin, other, "elsewhere").json["_id"]["$oid"]
+    resp = api.as_user(bob).get("/api/messages", params={"room": room_id, "after": foreign})
+    assert resp.status_int == 404
+
+
+@pytest.mark.parametrize("params", [{"before": "1", "after": "1"}, {"wait": "5"},
+                                    {"after": "0", "wait": "31"}, {"after": "0", "wait": "-1"},
+                                    {"limit": "201"}, {"limit": "0"}])
+def test_history_bad_parameters_400(api, bob, room_id, params):
+    resp = api.as_user(bob).get("/api/messages", params={"room": room_id, **params})
+    assert resp.status_int == 400
+    assert set(resp.json) == {"title", "description"}
+
+
+@pytest.mark.parametrize("room", ["nope", "0" * 24])
+def test_history_unknown_room_404(api, bob, room):
+    assert api.as_user(bob).get("/api/messages", params={"room": room}).status_int == 404
+
+
+# -- waiting
+
+
+def test_wait_returns_when_message_posted(api, wsgi_app, bob, admin, room_id):
+    last = post(api, bob, room_id, "before").json["_id"]["$oid"]
+
+    def later():
+        time.sleep(0.5)
+        webtest.TestApp(wsgi_app).post_json("/api/messages", {"room": room_id, "text": "news"},
+                                            headers={"X-Auth-Token": admin.secret})
+
+    thread = threading.Thread(target=later)
+    thread.start()
+    started = time.monotonic()
+    messages = history(api, bob, room_id, after=last, wait="10")
+    elapsed = time.monotonic() - started
+    thread.join()
+    assert [m["text"] for m in messages] == ["news"]
+    assert elapsed < 9  # woke on the post, not at the end of the wait
+
+
+def test_wait_times_out_with_empty_list(api, bob, room_id):
+    last = post(api, bob, room_id, "only").json["_id"]["$oid"]
+    started = time.monotonic()
+    assert history(api, bob, room_id, after=last, wait="0.5") == []
+    assert time.monotonic() - started >= 0.5
+
+
+def test_wait_returns_at_once_if_newer_exist(api, bob, room_id):
+    first = post(api, bob, room_id, "one").json["_id"]["$oid"]
+    post(api, bob, room_id, "two")
+    assert [m["text"] for m in history(api, bob, room_id, after=first, wait="10")] == ["two"]
+
+
+# -- editing and deleting
+
+
+def test_edit_own_message_marks_edited(api, bob, room_id):
+    message = post(api, bob, room_id, "typo").json
+    resp = api.as_user(bob).patch(f"/api/messages/{message['_id']['$oid']}", {"text": "fixed"})
+    assert resp.status_int == 200
+    assert resp.json["text"] == "fixed" and resp.json["edited"] is not None
+    assert resp.json["seq"] == message["seq"]
+    assert history(api, bob, room_id)[0]["text"] == "fixed"
+
+
+def test_edit_others_message_403(api, admin, bob, room_id):
+    message = post(api, bob, room_id, "mine").json
+    resp = api.as_user(admin).patch(f"/api/messages/{message['_id']['$oid']}", {"text": "x"})
+    assert resp.status_int == 403
+    assert Message.objects.get(id=message["_id"]["$oid"]).text == "mine"
+
+
+def test_edit_invalid_text_400(api, bob, room_id):
+    message = post(api, bob, room_id, "mine").json
+    assert api.as_user(bob).patch(f"/api/messages/{message['_id']['$oid']}",
+                                  {"text": ""}).status_int == 400
+
+
+@pytest.mark.parametrize("who", ["author", "owner"])
+def test_delete_message_204_hides_it(api, admin, bob, room_id, who):
+    message = post(api, bob, room_id, "oops").json
+    user = bob if who == "author" else admin
+    assert api.as_user(user).delete(f"/api/messages/{message['_id']['$oid']}").status_int == 204
+    assert history(api, bob, room_id) == []
+    stored = Message.objects.get(id=message["_id"]["$oid"])
+    assert stored.deleted is True and stored.text == ""
+    assert api.as_user(bob).get(f"/api/messages/{message['_id']['$oid']}").status_int == 404
+
+
+def test_delete_others_message_as_member_403(api, make_user, bob, room_id):
+    carol = make_user()
+    api.as_user(carol).post("/api/members", {"room": room_id})
+    message = post(api, bob, room_id, "mine").json
+    assert api.as_user(carol).delete(f"/api/messages/{message['_id']['$oid']}").status_int == 403
+    assert Message.objects.get(id=message["_id"]["$oid"]).deleted is False
+
+
+def test_delete_message_as_admin_non_member_204(api, make_user, bob, room_id):
+    other_admin = make_user(admin=True)
+    message = post(api, bob, room_id, "spam").json
+    assert api.as_user(other_admin).delete(
+        f"/api/messages/{message['_id']['$oid']}").status_int == 204
+
+
+def test_follow_skips_deleted_messages(api, bob, room_id):
+    first = post(api, bob, room_id, "one").json["_id"]["$oid"]
+    doomed = post(api, bob, room_id, "two").json["_id"]["$oid"]
+    post(api, bob, room_id, "three")
+    api.as_user(bob).delete(f"/api/messages/{doomed}")
+    assert [m["text"] for m in history(api, bob, room_id, after=first)] == ["three"]
+
+
+def test_get_message_non_member_404(api, make_user, bob, room_id):
+    message = post(api, bob, room_id, "private").json
+    resp = api.as_user(make_user()).get(f"/api/messages/{message['_id']['$oid']}")
+    assert resp.status_int == 404
+    assert "private" not in resp.text
