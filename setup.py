@@ -36,6 +36,11 @@ setup(
             # selenium: the browser tests drive Debian's Chromium (apt chromium,
             # chromium-driver) through its own chromedriver; nothing is downloaded.
             "selenium>=4.20",
+            # The docs are built (sphinx-build -W) and /api/openapi.json is
+            # validated and fuzzed (schemathesis) by the test suite.
+            "sphinx>=7",
+            "openapi-spec-validator>=0.7",
+            "schemathesis>=4",
         ],
     },
     entry_points={

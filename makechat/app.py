@@ -7,7 +7,7 @@ from makechat import db, errors
 from makechat.auth import LoginLimiter, TrustedProxies
 from makechat.media import JSON_UTF8, json_handlers
 from makechat.middleware import EnsureIndexes, JSONDiscipline, RequestId
-from makechat.resources import session, tokens, users
+from makechat.resources import openapi, session, tokens, users
 
 
 def create_app(config):
@@ -36,4 +36,5 @@ def create_app(config):
     app.add_route("/api/users", users.UsersResource(config))
     app.add_route("/api/users/me", users.MeResource(config))
     app.add_route("/api/users/{user_id}", users.UserResource(config))
+    app.add_route("/api/openapi.json", openapi.OpenAPIResource(app))
     return app
