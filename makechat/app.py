@@ -7,7 +7,7 @@ from makechat import db, errors
 from makechat.auth import LoginLimiter, TrustedProxies
 from makechat.media import JSON_UTF8, json_handlers
 from makechat.middleware import EnsureIndexes, JSONDiscipline, RequestId
-from makechat.resources import openapi, session, tokens, users
+from makechat.resources import openapi, session, tokens, users, webclient
 
 
 def create_app(config):
@@ -37,4 +37,12 @@ def create_app(config):
     app.add_route("/api/users/me", users.MeResource(config))
     app.add_route("/api/users/{user_id}", users.UserResource(config))
     app.add_route("/api/openapi.json", openapi.OpenAPIResource(app))
+
+    # The browser client, at / for local use and under /makechat/ like nginx
+    # serves it; pages and assets only, so nothing here shadows /api.
+    web = webclient.web_root(config)
+    for prefix in ("", "/makechat"):
+        app.add_route(prefix or "/", webclient.PageResource(web / "index.html"))
+        app.add_route(f"{prefix}/admin", webclient.PageResource(web / "admin.html"))
+        app.add_static_route(f"{prefix}/assets", str(web / "assets"))
     return app

@@ -1,0 +1,125 @@
+// The one place that talks to the makechat API: the token travels as
+// X-Auth-Token, every error becomes an ApiError with the API's own plain words.
+
+const TOKEN_KEY = "makechat.token";
+const USER_KEY = "makechat.user";
+
+export class ApiError extends Error {
+  constructor(status, title, description) {
+    super(description || title);
+    this.status = status;
+    this.title = title;
+    this.description = description;
+  }
+}
+
+// The token lives in sessionStorage: it ends with the tab and is never a cookie,
+// so no other site can make requests with it.
+export const session = {
+  get token() {
+    return sessionStorage.getItem(TOKEN_KEY);
+  },
+  get user() {
+    try {
+      return JSON.parse(sessionStorage.getItem(USER_KEY));
+    } catch {
+      return null;
+    }
+  },
+  save(token, user) {
+    if (token) sessionStorage.setItem(TOKEN_KEY, token);
+    sessionStorage.setItem(USER_KEY, JSON.stringify(user));
+  },
+  clear() {
+    sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(USER_KEY);
+  },
+};
+
+/** Return the plain id of an API id ({"$oid": "..."} or a string). */
+export function oid(value) {
+  return value && typeof value === "object" ? value.$oid : value;
+}
+
+/** Return a random key for the Idempotency-Key header (works without TLS too). */
+export function randomKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+function nextLink(response) {
+  const header = response.headers.get("Link") || "";
+  const match = /<([^>]+)>\s*;\s*rel="next"/.exec(header);
+  return match ? match[1] : null;
+}
+
+/** Make one request; return {data, next} or throw ApiError. */
+export async function request(method, path, { body, headers = {}, signal } = {}) {
+  const init = { method, headers: { Accept: "application/json", ...headers }, signal };
+  const token = session.token;
+  if (token) init.headers["X-Auth-Token"] = token;
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
+    throw new ApiError(0, "No connection",
+      "The chat server could not be reached. Check your connection and try again.");
+  }
+  let data = null;
+  const text = await response.text();
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (!response.ok) {
+    const title = (data && data.title) || `Error ${response.status}`;
+    const description = (data && data.description) || "The server could not handle the request.";
+    if (response.status === 401 && token) {
+      session.clear();
+      window.dispatchEvent(new CustomEvent("makechat:signed-out", { detail: description }));
+    }
+    throw new ApiError(response.status, title, description);
+  }
+  return { data, next: nextLink(response) };
+}
+
+/** Make one request and return its parsed JSON body (null for 204). */
+export async function api(method, path, options) {
+  return (await request(method, path, options)).data;
+}
+
+/** Return the words to show a person for an error. */
+export function errorText(error) {
+  if (error instanceof ApiError) {
+    if (error.description && error.title && !error.description.startsWith(error.title)) {
+      return `${error.title}: ${error.description}`;
+    }
+    return error.description || error.title;
+  }
+  return "Something went wrong in this page. Reload it and try again.";
+}
+
+/** Log in (or register) and keep the token for this tab. */
+export async function signIn(path, body) {
+  const result = await api("POST", path, { body });
+  session.save(result.token, result.user);
+  return result.user;
+}
+
+/** Revoke the token on the server (best effort) and forget it here. */
+export async function signOut() {
+  try {
+    if (session.token) await api("POST", "/api/logout");
+  } catch {
+    // The token is forgotten below whether or not the server could revoke it.
+  }
+  session.clear();
+}

@@ -1,0 +1,477 @@
+"""The web client in a real browser: Debian's Chromium headless, driven by
+Selenium, against a real `makechat serve` on the test database server.
+
+One server and two browsers (separate profiles) serve the whole module; each
+test makes its own users and rooms through the API so tests stay independent.
+"""
+
+import itertools
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pymongo
+import pytest
+
+from tests.browser import ARTIFACTS, Browser, Keys, browser_available
+from tests.live import LiveServer, http
+
+pytestmark = pytest.mark.skipif(not browser_available(),
+                                reason="needs /usr/bin/chromium and /usr/bin/chromedriver")
+
+WEB_DB = "makechat_web_test"
+PASSWORD = "correct horse battery"
+_numbers = itertools.count(1)
+
+
+class Account:
+    def __init__(self, username, password, token, user):
+        self.username = username
+        self.password = password
+        self.token = token
+        self.id = user["_id"]["$oid"]
+
+
+def unique(prefix):
+    return f"{prefix}{next(_numbers)}"
+
+
+# -- fixtures -------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def web_db_uri(mongo_server):
+    """A database of its own: the per-test cleaning of the shared one would
+    otherwise revoke the tokens these module-wide browsers hold."""
+    uri = mongo_server.uri(WEB_DB)
+    client = pymongo.MongoClient(uri)
+    client.drop_database(WEB_DB)
+    client.close()
+    return uri
+
+
+def server_environ(uri, registration="open"):
+    return {"MAKECHAT_MONGO_URI": uri, "MAKECHAT_BCRYPT_ROUNDS": "4",
+            "MAKECHAT_REGISTRATION": registration, "MAKECHAT_POLL_INTERVAL": "0.1",
+            "MAKECHAT_LOG_LEVEL": "warning", "MAKECHAT_WORKERS": "2"}
+
+
+@pytest.fixture(scope="module")
+def server(web_db_uri):
+    live = LiveServer(server_environ(web_db_uri)).start()
+    yield live
+    # SIGINT: gunicorn's quick shutdown; the browsers' waiting requests are gone.
+    live.stop(signal.SIGINT)
+
+
+@pytest.fixture(scope="module")
+def admin(server):
+    """The first admin, made with the CLI as the manual says."""
+    username = "admin"
+    subprocess.run([str(Path(sys.executable).parent / "makechat"), "user", "create",
+                    "-u", username, "-p", PASSWORD, "-e", "admin@example.com", "-admin"],
+                   env=server.environ, check=True, capture_output=True)
+    return log_in(server, username, PASSWORD)
+
+
+def log_in(server, username, password):
+    status, _, body = http("POST", server.url + "/api/login",
+                           {"username": username, "password": password})
+    assert status == 200, body
+    return Account(username, password, body["token"], body["user"])
+
+
+@pytest.fixture(scope="module")
+def first_browser(server):
+    browser = Browser(server.url)
+    yield browser
+    browser.quit()
+
+
+@pytest.fixture(scope="module")
+def second_browser(server):
+    browser = Browser(server.url)
+    yield browser
+    browser.quit()
+
+
+@pytest.fixture(autouse=True)
+def screenshot_on_failure(request):
+    """Save what each browser showed when a test fails, into tests/artifacts/."""
+    yield
+    report = getattr(request.node, "report_call", None)
+    if report is None or not report.failed:
+        return
+    for name in ("first_browser", "second_browser"):
+        if name in request.fixturenames:
+            browser = request.getfixturevalue(name)
+            browser.screenshot(ARTIFACTS / f"{request.node.name}-{name}.png")
+
+
+@pytest.fixture
+def new_user(server, admin):
+    """new_user(admin=False) -> Account made through the API."""
+    def make(is_admin=False, username=None):
+        username = username or unique("user")
+        status, _, body = http("POST", server.url + "/api/users", {
+            "username": username, "email": f"{username}@example.com", "password": PASSWORD,
+            "is_superuser": is_admin}, token=admin.token)
+        assert status == 201, body
+        return log_in(server, username, PASSWORD)
+    return make
+
+
+@pytest.fixture
+def new_room(server, admin):
+    """new_room(*members, is_open=True) -> room JSON, made and filled through the API."""
+    def make(*members, name=None, is_open=True, topic=""):
+        status, _, room = http("POST", server.url + "/api/rooms", {
+            "name": name or unique("room"), "is_open": is_open, "topic": topic},
+            token=admin.token)
+        assert status == 201, room
+        for member in members:
+            status, _, body = http("POST", server.url + "/api/members", {
+                "room": room["_id"]["$oid"], "user": member.id}, token=admin.token)
+            assert status in (200, 201), body
+        return room
+    return make
+
+
+def post(server, account, room, text):
+    status, _, body = http("POST", server.url + "/api/messages",
+                           {"room": room["_id"]["$oid"], "text": text}, token=account.token)
+    assert status == 201, body
+    return body
+
+
+def open_room(browser, account, room):
+    browser.log_in(account.username, account.password)
+    browser.find(".room-list")
+    browser.go(f"#/rooms/{room['_id']['$oid']}")
+    browser.wait_text("#room-heading", room["name"])
+    browser.find("#composer")
+
+
+def send(browser, text):
+    composer = browser.find("#composer")
+    composer.send_keys(text)
+    composer.send_keys(Keys.ENTER)
+
+
+# -- log in, register -------------------------------------------------------------
+
+def test_log_in_shows_the_rooms(first_browser, new_user, new_room):
+    user = new_user()
+    room = new_room(user)
+    first_browser.log_in(user.username, user.password)
+    first_browser.wait_text(".room-list .room", room["name"])
+    assert user.username in first_browser.find("#nav").text
+
+
+def test_log_in_with_a_wrong_password_says_why(first_browser, new_user):
+    user = new_user()
+    first_browser.log_in(user.username, "not the password")
+    alert = first_browser.find("[role=alert]")
+    assert "username or password is incorrect" in alert.text
+
+
+def test_register_creates_an_account_and_signs_in(first_browser):
+    first_browser.open("/")
+    first_browser.sign_out()
+    first_browser.open("/#/register")
+    username = unique("newcomer")
+    first_browser.fill("input[name=username]", username)
+    first_browser.fill("input[name=email]", f"{username}@example.com")
+    first_browser.fill("input[name=password]", PASSWORD)
+    first_browser.click("button[type=submit]")
+    first_browser.find("#rooms-heading")
+    assert username in first_browser.find("#nav").text
+
+
+def test_register_when_closed_says_so(first_browser, web_db_uri):
+    closed = LiveServer(server_environ(web_db_uri, registration="closed")).start()
+    browser_base = first_browser.base_url
+    first_browser.base_url = closed.url
+    try:
+        first_browser.open("/#/register")
+        first_browser.fill("input[name=username]", unique("hopeful"))
+        first_browser.fill("input[name=email]", "hopeful@example.com")
+        first_browser.fill("input[name=password]", PASSWORD)
+        first_browser.click("button[type=submit]")
+        alert = first_browser.find("[role=alert]")
+        assert "Registration closed" in alert.text
+        assert "created by an admin" in alert.text
+    finally:
+        first_browser.base_url = browser_base
+        first_browser.driver.get("about:blank")
+        closed.stop(signal.SIGINT)
+
+
+def test_log_out_returns_to_the_log_in_form(first_browser, new_user):
+    user = new_user()
+    first_browser.log_in(user.username, user.password)
+    first_browser.click("#nav button", "Log out")
+    first_browser.find("#login-heading")
+    assert first_browser.script("return sessionStorage.getItem('makechat.token')") is None
+
+
+# -- rooms and messages --------------------------------------------------------------
+
+def test_admin_creates_a_room_and_a_user_joins_it(first_browser, second_browser, admin, new_user):
+    user = new_user()
+    name = unique("lounge")
+    first_browser.log_in(admin.username, admin.password, path="/admin")
+    first_browser.find("#room-rows")
+    first_browser.fill("input[name=name]", name)
+    first_browser.fill("input[name=topic]", "Tea and talk")
+    first_browser.click("button", "Create room")
+    first_browser.wait_text("#room-rows tr", name)
+
+    second_browser.log_in(user.username, user.password)
+    room_item = second_browser.wait_text(".room-list .room", name)
+    room_item.find_element("css selector", "button").click()
+    second_browser.wait_text("#room-heading", name)
+    second_browser.wait_text("#member-list", user.username)
+    send(second_browser, "hello from the new member")
+    second_browser.wait_text("#messages .message", "hello from the new member")
+
+
+def test_message_posted_in_one_browser_appears_in_the_other_within_2_seconds(
+        first_browser, second_browser, new_user, new_room):
+    alice, bob = new_user(), new_user()
+    room = new_room(alice, bob)
+    open_room(first_browser, alice, room)
+    open_room(second_browser, bob, room)
+    time.sleep(0.3)   # both browsers are waiting on after+wait now
+    text = unique("live message ")
+    started = time.monotonic()
+    send(second_browser, text)
+    first_browser.wait_text("#messages .message", text, timeout=2)
+    delay = time.monotonic() - started
+    print(f"message seen in the other browser after {delay:.3f}s")
+    assert delay < 2
+    first_browser.wait_until(
+        lambda: text in first_browser.script("return document.getElementById('announcer').textContent"),
+        message="the new message was not announced in the live region")
+
+
+def test_scrolling_up_loads_older_messages(first_browser, new_user, new_room, server):
+    user = new_user()
+    room = new_room(user)
+    for number in range(1, 121):
+        post(server, user, room, f"history {number:03d}")
+    open_room(first_browser, user, room)
+    first_browser.wait_text("#messages .message", "history 120")
+    assert not first_browser.find_all("#messages [data-seq='1']")
+    for _ in range(4):
+        first_browser.script("document.getElementById('message-scroller').scrollTop = 0")
+        if first_browser.find_all("#messages [data-seq='1']"):
+            break
+        time.sleep(0.3)
+    first_browser.wait_text("#messages .message", "history 001")
+    texts = [element.text for element in first_browser.find_all("#messages .message .text")]
+    assert texts == [f"history {number:03d}" for number in range(1, 121)]
+    first_browser.find(".history-start")
+
+
+def test_script_message_shows_as_text(first_browser, second_browser, new_user, new_room):
+    alice, bob = new_user(), new_user()
+    room = new_room(alice, bob)
+    open_room(first_browser, alice, room)
+    open_room(second_browser, bob, room)
+    text = '<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2"><b>bold</b>'
+    send(second_browser, text)
+    shown = first_browser.wait_text("#messages .message .text", "<script>")
+    assert shown.text == text
+    assert shown.find_elements("css selector", "script, img, b") == []
+    assert first_browser.script("return window.pwned") is None
+    assert second_browser.script("return window.pwned") is None
+
+
+def test_edit_own_message(first_browser, new_user, new_room):
+    user = new_user()
+    room = new_room(user)
+    open_room(first_browser, user, room)
+    send(first_browser, "frist post")
+    message = first_browser.wait_text("#messages .message", "frist post")
+    message.find_element("css selector", "button.edit").click()
+    editor = first_browser.find(".edit-form textarea")
+    editor.clear()
+    editor.send_keys("first post")
+    first_browser.click(".edit-form button[type=submit]")
+    edited = first_browser.wait_text("#messages .message", "first post")
+    assert "(edited)" in edited.text
+
+
+def test_delete_own_message(first_browser, new_user, new_room, server):
+    user = new_user()
+    room = new_room(user)
+    post(server, user, room, "keep this one")
+    open_room(first_browser, user, room)
+    send(first_browser, "regrettable message")
+    message = first_browser.wait_text("#messages .message", "regrettable message")
+    message.find_element("css selector", "button.delete").click()
+    first_browser.accept_confirm()
+    first_browser.wait_gone("#messages .message", "regrettable message")
+    first_browser.open(f"/#/rooms/{room['_id']['$oid']}")
+    first_browser.wait_text("#messages .message", "keep this one")
+    assert "regrettable" not in first_browser.find("#messages").text
+
+
+def test_others_messages_offer_no_edit_or_delete(first_browser, new_user, new_room, server):
+    alice, bob = new_user(), new_user()
+    room = new_room(alice, bob)
+    post(server, bob, room, "bob's words")
+    open_room(first_browser, alice, room)
+    message = first_browser.wait_text("#messages .message", "bob's words")
+    assert message.find_elements("css selector", "button") == []
+
+
+def test_members_panel_lists_the_room_members(first_browser, new_user, new_room):
+    alice, bob = new_user(), new_user()
+    room = new_room(alice, bob)
+    open_room(first_browser, alice, room)
+    panel = first_browser.wait_text("#member-list", bob.username)
+    assert alice.username in panel.text
+    assert "Members (3)" in first_browser.find("#members-heading").text   # admin owns it
+
+
+def test_room_view_fits_a_phone_screen(server, new_user, new_room):
+    user = new_user()
+    room = new_room(user)
+    phone = Browser(server.url, width=390, height=844)
+    try:
+        open_room(phone, user, room)
+        send(phone, "sent from a phone")
+        phone.wait_text("#messages .message", "sent from a phone")
+        overflow = phone.script(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0
+    finally:
+        phone.quit()
+
+
+# -- admin page ---------------------------------------------------------------------
+
+def open_admin(browser, admin):
+    browser.log_in(admin.username, admin.password, path="/admin")
+    browser.wait_text("#user-rows tr", admin.username)
+
+
+def user_row(browser, username):
+    return browser.wait_text("#user-rows tr", username)
+
+
+def test_admin_creates_a_user(first_browser, admin, server):
+    open_admin(first_browser, admin)
+    username = unique("created")
+    first_browser.fill("#new-user-heading ~ .field input[name=username]", username)
+    first_browser.fill("input[name=email]", f"{username}@example.com")
+    first_browser.fill("input[type=password]", PASSWORD)
+    first_browser.click("button", "Create user")
+    first_browser.wait_text("[role=status]", f"User {username} created.")
+    user_row(first_browser, username)
+    assert log_in(server, username, PASSWORD).username == username
+
+
+def test_admin_disables_a_user(first_browser, admin, new_user, server):
+    user = new_user()
+    open_admin(first_browser, admin)
+    user_row(first_browser, user.username).find_element("css selector", ".toggle-active").click()
+    first_browser.wait_text("[role=status]", f"{user.username} is now disabled.")
+    assert "no" in user_row(first_browser, user.username).find_element(
+        "css selector", ".is-active").text
+    status, _, _ = http("POST", server.url + "/api/login",
+                        {"username": user.username, "password": PASSWORD})
+    assert status == 401
+
+
+def test_admin_promotes_a_user(first_browser, admin, new_user, server):
+    user = new_user()
+    open_admin(first_browser, admin)
+    user_row(first_browser, user.username).find_element("css selector", ".toggle-admin").click()
+    first_browser.wait_text("[role=status]", f"{user.username} is now an admin.")
+    status, _, body = http("GET", server.url + "/api/users/me", token=user.token)
+    assert body["is_superuser"] is True
+
+
+def room_row(browser, name):
+    return browser.wait_text("#room-rows tr", name)
+
+
+def test_admin_adds_a_member(first_browser, admin, new_user, new_room, server):
+    user = new_user()
+    room = new_room()
+    open_admin(first_browser, admin)
+    room_row(first_browser, room["name"]).find_element("css selector", ".manage-members").click()
+    first_browser.fill("#room-panel input[name=username]", user.username)
+    first_browser.click("#room-panel button", "Add member")
+    first_browser.wait_text("#admin-member-list", user.username)
+    status, _, members = http("GET", server.url + f"/api/members?room={room['_id']['$oid']}",
+                              token=admin.token)
+    assert user.username in [member["username"] for member in members]
+
+
+def test_admin_adding_an_unknown_user_says_so(first_browser, admin, new_room):
+    room = new_room()
+    open_admin(first_browser, admin)
+    room_row(first_browser, room["name"]).find_element("css selector", ".manage-members").click()
+    first_browser.fill("#room-panel input[name=username]", "nobody-by-that-name")
+    first_browser.click("#room-panel button", "Add member")
+    alert = first_browser.find("#room-panel [role=alert]")
+    assert "no user named nobody-by-that-name" in alert.text
+
+
+def test_admin_removes_a_member(first_browser, admin, new_user, new_room, server):
+    user = new_user()
+    room = new_room(user)
+    open_admin(first_browser, admin)
+    room_row(first_browser, room["name"]).find_element("css selector", ".manage-members").click()
+    member = first_browser.wait_text("#admin-member-list li", user.username)
+    member.find_element("css selector", ".remove-member").click()
+    first_browser.wait_text("#room-panel [role=status]", f"{user.username} removed")
+    first_browser.wait_gone("#admin-member-list li", user.username)
+    status, _, members = http("GET", server.url + f"/api/members?room={room['_id']['$oid']}",
+                              token=admin.token)
+    assert user.username not in [member["username"] for member in members]
+
+
+def test_admin_edits_a_room(first_browser, admin, new_room, server):
+    room = new_room()
+    new_name = unique("renamed")
+    open_admin(first_browser, admin)
+    room_row(first_browser, room["name"]).find_element("css selector", ".edit-room").click()
+    first_browser.fill("#room-panel input[name=name]", new_name)
+    first_browser.find("#room-panel input[name=is_open]").click()
+    first_browser.click("#room-panel button", "Save room")
+    first_browser.wait_text("#room-rows tr", new_name)
+    status, _, body = http("GET", server.url + f"/api/rooms/{room['_id']['$oid']}",
+                           token=admin.token)
+    assert (body["name"], body["is_open"]) == (new_name, False)
+
+
+def test_admin_deletes_a_room(first_browser, admin, new_room, server):
+    room = new_room()
+    open_admin(first_browser, admin)
+    room_row(first_browser, room["name"]).find_element("css selector", ".delete-room").click()
+    first_browser.accept_confirm()
+    first_browser.wait_text("[role=status]", f"Room {room['name']} deleted.")
+    status, _, _ = http("GET", server.url + f"/api/rooms/{room['_id']['$oid']}",
+                        token=admin.token)
+    assert status == 404
+
+
+def test_admin_page_refuses_a_non_admin(first_browser, new_user):
+    user = new_user()
+    first_browser.log_in(user.username, user.password, path="/admin")
+    alert = first_browser.find("[role=alert]")
+    assert "for admins" in alert.text
+    assert not first_browser.find_all("#user-rows")
+
+
+def test_admin_page_is_served_under_makechat(first_browser, admin):
+    first_browser.console_errors()   # forget earlier tests' entries
+    first_browser.log_in(admin.username, admin.password, path="/makechat/admin")
+    first_browser.wait_text("#user-rows tr", admin.username)
+    assert first_browser.console_errors() == []
