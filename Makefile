@@ -5,7 +5,7 @@ BIN = $(VENV)/bin
 CACHE ?= $(HOME)/.cache/makechat
 export MAKECHAT_CACHE := $(CACHE)
 
-.PHONY: install run test ferretdb docs clean
+.PHONY: install run test ferretdb browser docs clean
 
 $(BIN)/.installed: setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -21,10 +21,17 @@ ferretdb:
 	@if command -v mongod >/dev/null || [ -n "$$MAKECHAT_TEST_MONGO_URI" ]; then :; \
 	else bash scripts/build-ferretdb.sh >/dev/null; fi
 
+# The web client's tests drive Debian's Chromium headless (never a browser
+# download): install the apt packages when either binary is missing.
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  sudo=""; if [ "$$(id -u)" != 0 ]; then sudo=sudo; fi; \
+	  $$sudo apt-get update && $$sudo apt-get install -y chromium chromium-driver; fi
+
 run: install ferretdb
 	$(BIN)/python -m makechat.devdb --var var
 
-test: install ferretdb
+test: install ferretdb browser
 	$(BIN)/python -m pytest
 
 clean:

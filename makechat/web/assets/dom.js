@@ -1,5 +1,5 @@
 // Building the page. SECURITY: user-supplied text only ever enters the page as
-// text nodes, textContent or attribute values; nothing here uses innerHTML.
+// text nodes, textContent or attribute values; nothing in the client parses HTML.
 
 /**
  * Create an element: h("button", {type: "button", onclick: fn}, "Send").
