@@ -53,6 +53,9 @@ class Browser:
                                        options=options)
         self.driver.set_window_size(width, height)
 
+    def set_size(self, width, height):
+        self.driver.set_window_size(width, height)
+
     def quit(self):
         try:
             self.driver.quit()

@@ -6,7 +6,7 @@ import { h, field, notice, busy } from "./dom.js";
 /** Return the log-in view; onSignedIn(user) runs after a successful log-in. */
 export function loginView({ onSignedIn, registerHref, message, heading = "Log in" }) {
   const status = notice();
-  const username = field("Username or email", { name: "username", autocomplete: "username",
+  const username = field("Username", { name: "username", autocomplete: "username",
     required: true, maxlength: 254 });
   const password = field("Password", { name: "password", type: "password",
     autocomplete: "current-password", required: true, maxlength: 1024 });

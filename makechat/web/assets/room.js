@@ -45,9 +45,9 @@ export function roomView(roomId, { user, go }) {
   composer.field.querySelector("label").setAttribute("for", "composer");
   const sendButton = h("button", { type: "submit", className: "primary" }, "Send");
   const form = h("form", { className: "composer", hidden: true, "aria-label": "Post a message" },
-    composerStatus.element, composer.field,
-    h("p", { id: "composer-hint", className: "hint" }, "Enter sends; Shift+Enter starts a new line."),
-    sendButton);
+    composerStatus.element,
+    h("div", { className: "composer-row" }, composer.field, sendButton),
+    h("p", { id: "composer-hint", className: "hint" }, "Enter sends; Shift+Enter starts a new line."));
   const joinArea = h("div", { className: "join-area", hidden: true });
   const membersList = h("ul", { className: "member-list", id: "member-list" });
   const membersHeading = h("h2", { id: "members-heading" }, "Members");
@@ -314,6 +314,8 @@ export function roomView(roomId, { user, go }) {
         members.push(...page.data);
         path = page.next;
       }
+      members.sort((a, b) => (a.role === "owner" ? 0 : 1) - (b.role === "owner" ? 0 : 1)
+        || a.username.localeCompare(b.username));
       myMembership = members.find((member) => oid(member.user) === oid(user._id)) || null;
       leaveButton.hidden = !myMembership;
       replace(membersHeading, `Members (${members.length})`);
