@@ -34,5 +34,10 @@ run: install ferretdb
 test: install ferretdb browser
 	$(BIN)/python -m pytest
 
+# The documentation, into docs/_build/html; a warning fails the build, as in
+# the tests.
+docs: install
+	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
+
 clean:
-	rm -rf $(VENV) var build dist *.egg-info
+	rm -rf $(VENV) var build dist *.egg-info docs/_build

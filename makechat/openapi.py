@@ -318,7 +318,6 @@ OPERATIONS = {
 
 #: Causes shared by many operations, added where they apply.
 GENERIC_CAUSES = {
-    400: "the request body is not a JSON object, or a query parameter is malformed",
     401: "no X-Auth-Token header, or the token is unknown, revoked or of a disabled account",
     403: "you are not an admin",
     404: "the id in the path is malformed or names nothing",
@@ -520,10 +519,10 @@ def build_operation(route, doc):
         statuses.setdefault(403, GENERIC_CAUSES[403])
     if route.path_params:
         statuses.setdefault(404, GENERIC_CAUSES[404])
-    if params:
-        statuses.setdefault(400, GENERIC_CAUSES[400])
     if route.method in BODY_METHODS:
-        statuses.setdefault(400, GENERIC_CAUSES[400])
+        statuses.setdefault(400, "the request body is malformed JSON or not a JSON object")
+    if params:
+        statuses.setdefault(400, "a query parameter is missing or malformed")
         statuses.setdefault(413, GENERIC_CAUSES[413])
         statuses.setdefault(415, GENERIC_CAUSES[415])
     statuses.setdefault(406, GENERIC_CAUSES[406])
@@ -552,13 +551,17 @@ def build_operation(route, doc):
         "summary": (doc.summary if doc else "") or _summary_from_docstrings(route),
         "responses": responses,
     }
-    description = "\n\n".join(text for text in (
-        inspect.getdoc(route.source_function) or "", doc.description if doc else "") if text)
+    # The responder's docstring says what it does; the table may add a note.
+    first = inspect.getdoc(route.source_function) or operation["summary"] + "."
+    description = "\n\n".join(text for text in (first, doc.description if doc else "") if text)
     if description:
         operation["description"] = description
     if doc and doc.tag:
         operation["tags"] = [doc.tag]
     operation["security"] = [{"token": []}] if "require_token" in guards else []
+    # Who may call it, as the hooks say: "none", "token" or "admin".
+    operation["x-auth"] = "admin" if "require_admin" in guards else \
+        "token" if "require_token" in guards else "none"
     parameters = [{"name": name, "in": "path", "required": True,
                    "schema": {"type": "string", "pattern": "^[0-9a-fA-F]{24}$"},
                    "description": f"The id of the {name.rsplit('_', 1)[0]} (24 hex digits)."}

@@ -1,0 +1,187 @@
+"""The docs: the Sphinx site builds without a warning, and every httpie/curl
+example of the API reference gets, from a real app and database, the status
+and the response shape the page shows."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+sys.path.insert(0, str(DOCS / "_ext"))
+
+import makechat_docs  # noqa: E402
+
+from makechat import openapi  # noqa: E402
+
+API_PAGE = DOCS / "api.rst"
+
+
+def test_sphinx_build_passes_without_warnings(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
+         str(DOCS), str(tmp_path / "html")],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-4000:]
+
+
+def test_every_operation_has_an_endpoint_section(wsgi_app):
+    text = API_PAGE.read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\.\. api-endpoint:: (\S+) (\S+)$", text, re.M))
+    operations = {(route.method, route.path) for route in openapi.iter_routes(wsgi_app)}
+    assert operations - documented == set(), "describe these in docs/api.rst"
+    assert documented - operations == set(), "docs/api.rst describes operations that do not exist"
+
+
+def test_every_operation_has_an_example(wsgi_app):
+    examples = makechat_docs.parse_examples(API_PAGE.read_text(encoding="utf-8"))
+    shown = {(example.method, _template(example.path, wsgi_app)) for example in examples}
+    missing = {(route.method, route.path) for route in openapi.iter_routes(wsgi_app)} - shown
+    assert missing == set(), "add an api-example for these to docs/api.rst"
+
+
+def test_api_page_has_no_command_outside_examples():
+    # Commands in literal blocks would escape the replay below.
+    text = API_PAGE.read_text(encoding="utf-8")
+    assert not re.search(r"^\s*\$ (http|curl) ", text, re.M)
+
+
+def _template(path, app):
+    """Return the route template a concrete example path belongs to."""
+    path = path.split("?", 1)[0]
+    for route in openapi.iter_routes(app):
+        pattern = re.sub(r"\\\{[a-z_]+\\\}", r"[^/]+", re.escape(route.path))
+        if re.fullmatch(pattern, path):
+            return route.path
+    return path
+
+
+# --- replaying the examples --------------------------------------------------
+
+def _id_text(value):
+    if isinstance(value, dict) and set(value) == {"$oid"}:
+        return value["$oid"]
+    return str(value)
+
+
+def shape_problems(documented, actual, where="response", depth=0):
+    """Return how actual differs in shape from documented: the same keys at
+    the top, at least the documented keys deeper down (the page may shorten
+    a long object), the first item of each list compared alike."""
+    if isinstance(documented, dict):
+        if not isinstance(actual, dict):
+            return [f"{where}: expected an object, got {type(actual).__name__}"]
+        missing, extra = set(documented) - set(actual), set(actual) - set(documented)
+        problems = [f"{where}: missing keys {sorted(missing)}"] if missing else []
+        if extra and depth == 0:
+            problems.append(f"{where}: undocumented keys {sorted(extra)}")
+        for key in set(documented) & set(actual):
+            problems += shape_problems(documented[key], actual[key], f"{where}.{key}", depth + 1)
+        return problems
+    if isinstance(documented, list):
+        if not isinstance(actual, list):
+            return [f"{where}: expected a list, got {type(actual).__name__}"]
+        if documented and not actual:
+            return [f"{where}: expected items, got an empty list"]
+        if not documented and actual and depth == 0:
+            return [f"{where}: expected an empty list, got {len(actual)} items"]
+        if documented and actual:
+            return shape_problems(documented[0], actual[0], f"{where}[0]", depth + 1)
+        return []
+    if documented is None or actual is None:
+        return []
+    if type(documented) is not type(actual) and not (
+            isinstance(documented, (int, float)) and isinstance(actual, (int, float))):
+        return [f"{where}: expected {type(documented).__name__}, got {type(actual).__name__}"]
+    return []
+
+
+class Replay:
+    """Runs examples in order against a WebTest app, keeping saved values."""
+
+    def __init__(self, app, users):
+        self.app = app
+        self.tokens = {name: user.secret for name, user in users.items()}
+        self.tokens["nobody"] = makechat_docs.SAMPLE_TOKENS["nobody"]
+        self.values = {f"{name}_id": str(user.id) for name, user in users.items()}
+        self.samples = {str(user.id): makechat_docs.sample_id(f"{name}_id")
+                        for name, user in users.items()}
+        self.samples.update({secret: makechat_docs.SAMPLE_TOKENS[name]
+                             for name, secret in self.tokens.items()})
+
+    def run(self, example):
+        fill = lambda text: makechat_docs.fill(text, self.values)  # noqa: E731
+        token = fill(example.token) if example.token else self.tokens.get(example.user, "")
+        headers = {"Accept": "application/json", **example.headers(token)}
+        body = None
+        if example.body:
+            body = fill(example.body).encode()
+            headers["Content-Type"] = "application/json"
+        elif example.raw_body:
+            body = example.raw_body.encode()
+            headers["Content-Type"] = example.content_type or "text/plain"
+        response = self.app.request(fill(example.path), method=example.method,
+                                    headers=headers, body=body, expect_errors=True)
+        parsed = json.loads(response.body) if response.body else None
+        for name, field in example.saves():
+            value = parsed
+            for key in field.split("."):
+                value = value.get(key) if isinstance(value, dict) else None
+            if value is None:
+                continue  # the status or shape check reports it
+            value = _id_text(value)
+            self.values[name] = value
+            self.samples[value] = makechat_docs.sample_value(name)
+        return response.status_int, parsed
+
+    def as_shown(self, parsed):
+        """The response with this run's ids and tokens replaced by the page's."""
+        text = json.dumps(parsed, ensure_ascii=False)
+        for real in re.findall(r'"([0-9a-f]{24})"', text):
+            self.samples.setdefault(real, makechat_docs.sample_id(f"other-{len(self.samples)}"))
+        for real, sample in self.samples.items():
+            text = text.replace(real, sample)
+        return json.loads(text)
+
+    def seed(self):
+        """The rooms the page starts with, as the manual's examples did."""
+        for name in ("room1", "room2"):
+            self.run(makechat_docs.make_example(
+                "POST /api/rooms", {"as": "admin", "status": "201",
+                                    "body": json.dumps({"name": name}),
+                                    "save": f"{name}_id=_id"}, []))
+
+
+@pytest.fixture
+def doc_users(make_user):
+    return {name: make_user(name, password=makechat_docs.PASSWORDS[name],
+                            admin=name == "admin")
+            for name in makechat_docs.USERS}
+
+
+def test_api_examples_replay(app, doc_users):
+    examples = makechat_docs.parse_examples(API_PAGE.read_text(encoding="utf-8"))
+    assert examples, "docs/api.rst has no api-example"
+    replay = Replay(app, doc_users)
+    replay.seed()
+    problems, recorded = [], []
+    for example in examples:
+        where = f"docs/api.rst:{example.line} {example.method} {example.path}"
+        status, parsed = replay.run(example)
+        recorded.append({"line": example.line, "status": status,
+                         "body": replay.as_shown(parsed) if parsed is not None else None})
+        if status != example.status:
+            problems.append(f"{where}: status {status}, documented {example.status}: {parsed}")
+            continue
+        if example.response.strip():
+            problems += [f"{where}: {problem}"
+                         for problem in shape_problems(example.json_response, parsed)]
+        elif parsed is not None:
+            problems.append(f"{where}: the page shows no body, the API sent one")
+    if os.environ.get("MAKECHAT_DOCS_RECORD"):
+        Path(os.environ["MAKECHAT_DOCS_RECORD"]).write_text(json.dumps(recorded, indent=1))
+    assert problems == []
