@@ -208,6 +208,18 @@ def test_register_when_closed_says_so(first_browser, web_db_uri):
         closed.stop(signal.SIGINT)
 
 
+def test_revoked_token_returns_to_log_in_and_says_why(first_browser, new_user, admin, server):
+    user = new_user()
+    first_browser.log_in(user.username, user.password)
+    first_browser.find(".room-list")
+    status, _, _ = http("PATCH", server.url + f"/api/users/{user.id}", {"is_active": False},
+                        token=admin.token)
+    assert status == 200
+    first_browser.open("/#/rooms")   # the next request meets the revoked token
+    first_browser.find("#login-heading")
+    assert "You have been signed out" in first_browser.find("[role=status]").text
+
+
 def test_log_out_returns_to_the_log_in_form(first_browser, new_user):
     user = new_user()
     first_browser.log_in(user.username, user.password)
@@ -317,6 +329,17 @@ def test_delete_own_message(first_browser, new_user, new_room, server):
     first_browser.open(f"/#/rooms/{room['_id']['$oid']}")
     first_browser.wait_text("#messages .message", "keep this one")
     assert "regrettable" not in first_browser.find("#messages").text
+
+
+def test_opening_a_room_not_joined_offers_to_join(first_browser, new_user, new_room):
+    user = new_user()
+    room = new_room()
+    first_browser.log_in(user.username, user.password)
+    first_browser.find(".room-list")
+    first_browser.go(f"#/rooms/{room['_id']['$oid']}")
+    first_browser.click(".join-area button", "Join this room")
+    first_browser.find("#composer")
+    first_browser.wait_text("#member-list", user.username)
 
 
 def test_others_messages_offer_no_edit_or_delete(first_browser, new_user, new_room, server):

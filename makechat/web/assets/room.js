@@ -340,10 +340,12 @@ export function roomView(roomId, { user, go }) {
   // --- start ----------------------------------------------------------------
 
   function showJoin(room) {
+    // Admins may enter any room; others only open ones.
+    const mayJoin = room.is_open || user.is_superuser;
     replace(joinArea,
-      h("p", {}, room.is_open ? "You are not a member of this room yet."
+      h("p", {}, mayJoin ? "You are not a member of this room yet."
         : "This room is by invitation only; an owner or admin can add you."),
-      room.is_open && h("button", { type: "button", className: "primary", onclick: async (event) => {
+      mayJoin && h("button", { type: "button", className: "primary", onclick: async (event) => {
         event.currentTarget.disabled = true;
         try {
           await api("POST", "/api/members", { body: { room: roomId } });
