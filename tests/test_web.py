@@ -15,6 +15,8 @@ from pathlib import Path
 import pymongo
 import pytest
 
+from selenium.webdriver.common.action_chains import ActionChains
+
 from tests.browser import ARTIFACTS, Browser, Keys, browser_available
 from tests.live import LiveServer, http
 
@@ -358,6 +360,36 @@ def test_members_panel_lists_the_room_members(first_browser, new_user, new_room)
     panel = first_browser.wait_text("#member-list", bob.username)
     assert alice.username in panel.text
     assert "Members (3)" in first_browser.find("#members-heading").text   # admin owns it
+
+
+def test_keyboard_alone_logs_in_opens_a_room_and_posts(first_browser, new_user, new_room):
+    user = new_user()
+    room = new_room(user)
+    first_browser.open("/")
+    first_browser.sign_out()
+    first_browser.open("/")
+    first_browser.find("#login-heading")
+    keys = ActionChains(first_browser.driver)
+    keys.send_keys(user.username, Keys.TAB, user.password, Keys.ENTER).perform()
+    first_browser.wait_until(lambda: first_browser.script(
+        "return document.activeElement.id") == "rooms-heading", message="focus is not on Rooms")
+    first_browser.find(f".room[data-room-id='{room['_id']['$oid']}']")
+    # Tab from the heading walks the room list in order and reaches the room.
+    for _ in range(60):
+        ActionChains(first_browser.driver).send_keys(Keys.TAB).perform()
+        focused = first_browser.script("return document.activeElement.textContent")
+        if focused == f"Open {room['name']}":
+            break
+    else:
+        pytest.fail("Tab never reached the room's link")
+    ActionChains(first_browser.driver).send_keys(Keys.ENTER).perform()
+    first_browser.wait_text("#room-heading", room["name"])
+    first_browser.wait_until(lambda: first_browser.script(
+        "return document.activeElement.id") == "room-heading", message="focus is not on the room")
+    ActionChains(first_browser.driver).send_keys(Keys.TAB, Keys.TAB).perform()
+    assert first_browser.script("return document.activeElement.id") == "composer"
+    ActionChains(first_browser.driver).send_keys("typed without a mouse", Keys.ENTER).perform()
+    first_browser.wait_text("#messages .message", "typed without a mouse")
 
 
 def test_room_view_fits_a_phone_screen(server, new_user, new_room):
