@@ -189,12 +189,16 @@ export function roomView(roomId, { user, go }) {
         // The cursor moves only with what this loop and the first page saw: a
         // message posted here may commit before an earlier one from someone else.
         const cursor = followed ? oid(followed._id) : String(startSeq);
+        const asked = Date.now();
         const batch = await api("GET",
           `/api/messages?room=${roomId}&after=${cursor}&wait=${WAIT_SECONDS}&limit=${PAGE}`,
           { signal });
         if (batch.length) followed = batch[batch.length - 1];
         addNew(batch, { fromPoll: true });
         status.clear();
+        // A server that answers "nothing new" at once (shutting down, or a proxy
+        // cutting the wait short) must not be asked again in a tight loop.
+        if (!batch.length && Date.now() - asked < 1000) await sleep(RETRY_MS, signal);
       } catch (error) {
         if (signal.aborted || error.name === "AbortError") return;
         if (error.status === 403 || error.status === 404) {
