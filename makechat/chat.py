@@ -9,6 +9,12 @@ before 6), so readers never look past ``committed_seq``: the highest number
 below which every seq holds a message or a tombstone. Whoever sees that
 the next numbers are filled moves the mark up (``$max``, so it only grows).
 
+On FerretDB v1, which applies ``$inc`` and ``$max`` as a read then a
+write, two posts may draw the same number or the mark may step back; the
+unique index still gives each number to one message, the loser draws
+again, and a mark that stepped back is walked forward again: slower, never
+wrong.
+
 A number whose writer died is a gap that would stall the mark forever. Once
 a gap is older than ``gap_timeout`` a reader "punches" it: it inserts a
 tombstone under that seq. If the writer was only slow, its insert then
@@ -19,6 +25,9 @@ number of processes, with no transactions (FerretDB has none).
 """
 
 import logging
+import random
+import threading
+import time
 from datetime import timedelta
 
 import falcon
@@ -34,7 +43,7 @@ log = logging.getLogger(__name__)
 ROLES = ("owner", "member")
 #: A post gives up after this many lost races for a seq (each one means a
 #: reader punched its number because the post was slower than gap_timeout).
-MAX_POST_ATTEMPTS = 5
+MAX_POST_ATTEMPTS = 20
 #: The most seqs one walk of the mark looks at; a longer backlog takes more walks.
 WALK_LIMIT = 1000
 
@@ -180,6 +189,41 @@ def message_json(message):
     }
 
 
+class SingleFlight:
+    """Run one call per key at a time; callers arriving meanwhile get its result."""
+
+    class _Call:
+        def __init__(self):
+            self.done = threading.Event()
+            self.result = None
+            self.error = None
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._calls = {}
+
+    def do(self, key, function):
+        with self._lock:
+            call = self._calls.get(key)
+            leader = call is None
+            if leader:
+                call = self._calls[key] = self._Call()
+        if leader:
+            try:
+                call.result = function()
+            except Exception as error:  # noqa: BLE001 - handed to every caller
+                call.error = error
+            finally:
+                with self._lock:
+                    del self._calls[key]
+                call.done.set()
+        else:
+            call.done.wait()
+        if call.error is not None:
+            raise call.error
+        return call.result
+
+
 class IdempotencyConflict(Exception):
     """An Idempotency-Key was reused for a different message."""
 
@@ -193,7 +237,8 @@ class MessageStore:
 
     def __init__(self, gap_timeout, on_commit=None):
         self.gap_timeout = timedelta(seconds=gap_timeout)
-        self.on_commit = on_commit or (lambda room_id: None)
+        self.on_commit = on_commit or (lambda room_id, mark: None)
+        self._flights = SingleFlight()
 
     @property
     def messages(self):
@@ -231,8 +276,10 @@ class MessageStore:
                         self._punch(room_id, seq)
                         self._commit(room_id, seq)
                         return self._replay(existing, room_id, text), True
-                # Our number was punched while we were slow: take a new one.
-                log.warning("room %s: seq %s was skipped as a gap; reposting", room_id, seq)
+                # Someone else holds this number: a reader punched it while we
+                # were slow, or (FerretDB only) the counter lost an update.
+                log.info("room %s: seq %s is taken; posting under a new one", room_id, seq)
+                self._catch_up(room_id)
                 continue
             self._commit(room_id, seq)
             return document, False
@@ -251,15 +298,29 @@ class MessageStore:
             raise no_such("room")
         return room["last_seq"]
 
+    def _catch_up(self, room_id):
+        """Raise the counter to the highest seq in use.
+
+        NOTE: MongoDB applies $inc atomically, so this only matters after a
+        punched gap. FerretDB v1 applies $inc and findAndModify as read then
+        write, so concurrent posts can draw the same number; the unique
+        (room, seq) index still lets only one of them have it, and this
+        moves the losers past every number already taken."""
+        top = self.messages.find_one({"room": room_id}, {"seq": 1}, sort=[("seq", -1)])
+        if top is not None:
+            self.rooms.update_one({"_id": room_id}, {"$max": {"last_seq": top["seq"]}})
+        time.sleep(random.uniform(0, 0.005))
+
     def _commit(self, room_id, seq):
         """Move the mark past seq if seq was next; else let a walk sort it out."""
         before = self.rooms.find_one_and_update(
             {"_id": room_id, "committed_seq": seq - 1}, {"$set": {"committed_seq": seq}})
+        mark = seq
         if before is None or before.get("last_seq", 0) > seq:
             # Out of order (an earlier number is still being written) or later
             # numbers already landed: walk to find how far the mark may go.
-            self.advance(room_id)
-        self.on_commit(room_id)
+            mark = self.advance(room_id)
+        self.on_commit(room_id, mark)
 
     def _punch(self, room_id, seq):
         """Fill seq with a tombstone; return False if a message got there first."""
@@ -280,10 +341,9 @@ class MessageStore:
                                    {"last_seq": 1, "committed_seq": 1, "seq_at": 1})
         if room is None:
             raise no_such("room")
-        committed = room.get("committed_seq", 0)
-        if room.get("last_seq", 0) > committed:
-            committed = self.advance(room_id, room)
-        return committed
+        # NOTE: always walk (an indexed range that is usually empty) rather
+        # than trust last_seq, which FerretDB may leave behind (see _catch_up).
+        return self.advance(room_id, room)
 
     def advance(self, room_id, room=None):
         """Walk the seqs past committed_seq, punching gaps older than
@@ -296,8 +356,10 @@ class MessageStore:
         committed, last = room.get("committed_seq", 0), room.get("last_seq", 0)
         stale_before = utcnow() - self.gap_timeout
         mark = committed
+        # NOTE: no upper bound at last_seq: on FerretDB the counter can lag
+        # behind the numbers in use (see _catch_up).
         cursor = self.messages.find(
-            {"room": room_id, "seq": {"$gt": committed, "$lte": last}},
+            {"room": room_id, "seq": {"$gt": committed}},
             {"seq": 1, "created": 1}).sort("seq", 1).limit(WALK_LIMIT)
         stalled = False
         for message in cursor:
@@ -356,6 +418,17 @@ class MessageStore:
         return list(self.messages.find(
             {"room": room_id, "seq": {"$gt": seq, "$lte": mark}, "deleted": False}
         ).sort("seq", 1).limit(limit))
+
+    def shared_mark(self, room_id):
+        """mark(), with simultaneous callers in this process sharing one walk."""
+        return self._flights.do(("mark", room_id), lambda: self.mark(room_id))
+
+    def shared_after(self, room_id, seq, limit, mark):
+        """after() for a known mark, with identical simultaneous calls sharing one
+        query: a post wakes every follower of a room at once, and they mostly
+        hold the same cursor (PERF: 1,000 waiters cost one query, not 1,000)."""
+        return self._flights.do(("after", room_id, seq, limit, mark),
+                                lambda: self.after(room_id, seq, limit, mark=mark))
 
     def get(self, message_id):
         return self.messages.find_one({"_id": message_id, "deleted": False})

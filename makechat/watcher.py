@@ -17,12 +17,13 @@ log = logging.getLogger(__name__)
 
 
 class _Waiter:
-    __slots__ = ("room_id", "seen", "event")
+    __slots__ = ("room_id", "seen", "event", "mark")
 
     def __init__(self, room_id, seen):
         self.room_id = room_id
         self.seen = seen
         self.event = threading.Event()
+        self.mark = None
 
 
 class RoomWatcher:
@@ -41,13 +42,16 @@ class RoomWatcher:
             return sum(len(waiters) for waiters in self._waiters.values())
 
     def wait(self, room_id, seen, timeout):
-        """Return True when the room's mark exceeds seen, False on timeout."""
+        """Wait until the room's mark exceeds seen; return the new mark (None if
+        the waker did not know it), or False on timeout."""
         waiter = _Waiter(room_id, seen)
         with self._lock:
             self._waiters.setdefault(room_id, []).append(waiter)
             self._start_poller()
         try:
-            return waiter.event.wait(timeout)
+            if not waiter.event.wait(timeout):
+                return False
+            return waiter.mark
         finally:
             with self._lock:
                 waiters = self._waiters.get(room_id, [])
@@ -61,6 +65,7 @@ class RoomWatcher:
         with self._lock:
             for waiter in self._waiters.get(room_id, ()):
                 if mark is None or mark > waiter.seen:
+                    waiter.mark = mark
                     waiter.event.set()
 
     def _start_poller(self):

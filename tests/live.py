@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -46,14 +47,17 @@ class LiveServer:
         self.process = None
 
     def start(self, timeout=30):
+        # NOTE: output goes to a file, not a pipe: a pipe nobody reads fills
+        # up and then blocks the server's logging, and with it the server.
+        self.log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
         self.process = subprocess.Popen(
             [str(BIN / "makechat"), "serve", "--host", "127.0.0.1", "--port", str(self.port),
-             *self.args], env=self.environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+             *self.args], env=self.environ, stdout=self.log, stderr=subprocess.STDOUT,
             text=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError("makechat serve exited:\n" + self.process.stdout.read())
+                raise RuntimeError("makechat serve exited:\n" + self.output())
             try:
                 urllib.request.urlopen(self.url + "/api/nothing", timeout=1)
             except urllib.error.HTTPError:
@@ -68,13 +72,19 @@ class LiveServer:
             return None, ""
         self.process.send_signal(sig)
         try:
-            output, _ = self.process.communicate(timeout=timeout)
+            self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            output, _ = self.process.communicate()
+            self.process.wait()
         status = self.process.returncode
         self.process = None
-        return status, output
+        return status, self.output()
+
+    def output(self):
+        """Everything the server printed so far."""
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()
 
     def __enter__(self):
         return self.start()

@@ -89,13 +89,18 @@ class MessagesResource:
 
     def _after(self, room_id, seq, limit, wait):
         deadline = time.monotonic() + wait
+        mark = None
         while True:
-            mark = self.store.mark(room_id)
-            messages = self.store.after(room_id, seq, limit, mark=mark)
+            if mark is None:
+                mark = self.store.shared_mark(room_id)
+            messages = self.store.shared_after(room_id, seq, limit, mark)
             remaining = deadline - time.monotonic()
             if messages or remaining <= 0:
                 return messages
-            self.watcher.wait(room_id, mark, remaining)
+            woke = self.watcher.wait(room_id, mark, remaining)
+            if woke is False:
+                return []
+            mark = woke  # the waker's mark, or None to look it up
 
 
 @falcon.before(require_token)
