@@ -5,9 +5,12 @@ import falcon
 
 from makechat import db, errors
 from makechat.auth import LoginLimiter, TrustedProxies
+from makechat.chat import MessageStore
 from makechat.media import JSON_UTF8, json_handlers
 from makechat.middleware import EnsureIndexes, JSONDiscipline, RequestId
-from makechat.resources import openapi, session, tokens, users, webclient
+from makechat.resources import (members, messages, openapi, rooms, session, tokens, users,
+                                 webclient)
+from makechat.watcher import RoomWatcher
 
 
 def create_app(config):
@@ -36,6 +39,16 @@ def create_app(config):
     app.add_route("/api/users", users.UsersResource(config))
     app.add_route("/api/users/me", users.MeResource(config))
     app.add_route("/api/users/{user_id}", users.UserResource(config))
+
+    watcher = RoomWatcher(config.poll_interval, advance=None)
+    store = MessageStore(config.gap_timeout, on_commit=watcher.notify)
+    watcher.advance = store.advance
+    app.add_route("/api/rooms", rooms.RoomsResource())
+    app.add_route("/api/rooms/{room_id}", rooms.RoomResource())
+    app.add_route("/api/members", members.MembersResource())
+    app.add_route("/api/members/{member_id}", members.MemberResource())
+    app.add_route("/api/messages", messages.MessagesResource(config, store, watcher))
+    app.add_route("/api/messages/{message_id}", messages.MessageResource(config, store))
     app.add_route("/api/openapi.json", openapi.OpenAPIResource(app))
 
     # The browser client, at / for local use and under /makechat/ like nginx
