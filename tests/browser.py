@@ -7,11 +7,9 @@ the apt packages' binaries and SE_OFFLINE is set.
 import os
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -28,7 +26,7 @@ CHROMIUM_FLAGS = (
     "--disable-component-update", "--disable-sync",
 )
 
-__all__ = ["Browser", "By", "Keys", "TimeoutException", "ARTIFACTS"]
+__all__ = ["Browser", "By", "Keys", "ARTIFACTS", "browser_available"]
 
 
 def browser_available():
@@ -151,7 +149,3 @@ class Browser:
 
     def console_errors(self):
         return [entry for entry in self.driver.get_log("browser") if entry["level"] == "SEVERE"]
-
-
-def elapsed_since(start):
-    return time.monotonic() - start
