@@ -209,3 +209,64 @@ def test_indexes_exist_for_every_listing(raw_db, config):
     assert ["room", "user"] in keys("members") and ["user", "room"] in keys("members")
     assert ["digest"] in keys("tokens")
     assert Member.objects.count() == 0
+
+
+# -- authorization on every id: a stranger learns nothing of a hidden room
+
+
+@pytest.fixture
+def hidden(api, make_user):
+    """A closed, invisible room with a member and a message, and a stranger."""
+    admin = make_user("keeper", admin=True)
+    insider = make_user("insider")
+    client = api.as_user(admin)
+    room_id = client.post("/api/rooms", {"name": "hush-room", "is_open": False,
+                                         "is_visible": False}).json["_id"]["$oid"]
+    member_id = client.post("/api/members", {"room": room_id, "user": str(insider.id)}
+                            ).json["_id"]["$oid"]
+    message_id = api.as_user(insider).post("/api/messages", {"room": room_id,
+                                                             "text": "hush-text"}
+                                           ).json["_id"]["$oid"]
+    public_id = client.post("/api/rooms", {"name": "lobby"}).json["_id"]["$oid"]
+    stranger = make_user("stranger")
+    api.as_user(stranger).post("/api/members", {"room": public_id})
+    return {"room": room_id, "member": member_id, "message": message_id, "public": public_id,
+            "stranger": stranger}
+
+
+STRANGER_REQUESTS = [
+    ("get", "/api/rooms/{room}", None),
+    ("patch", "/api/rooms/{room}", {"name": "taken-over"}),
+    ("put", "/api/rooms/{room}", {"is_open": True}),
+    ("delete", "/api/rooms/{room}", None),
+    ("get", "/api/members?room={room}", None),
+    ("post", "/api/members", {"room": "{room}"}),
+    ("get", "/api/members/{member}", None),
+    ("patch", "/api/members/{member}", {"role": "member"}),
+    ("delete", "/api/members/{member}", None),
+    ("get", "/api/messages?room={room}", None),
+    ("get", "/api/messages?room={room}&after=0&wait=1", None),
+    ("post", "/api/messages", {"room": "{room}", "text": "hi"}),
+    ("get", "/api/messages/{message}", None),
+    ("patch", "/api/messages/{message}", {"text": "edited"}),
+    ("delete", "/api/messages/{message}", None),
+    ("get", "/api/messages?room={public}&before={message}", None),
+    ("get", "/api/messages?room={public}&after={message}", None),
+]
+
+
+@pytest.mark.parametrize("method,path,body", STRANGER_REQUESTS)
+def test_stranger_gets_404_and_no_bytes(api, hidden, raw_db, method, path, body):
+    before = {name: list(raw_db[name].find()) for name in ("rooms", "members", "messages")}
+    path = path.format(**hidden)
+    if body is not None:
+        body = {key: value.format(**hidden) if isinstance(value, str) else value
+                for key, value in body.items()}
+        resp = getattr(api.as_user(hidden["stranger"]), method)(path, body)
+    else:
+        resp = getattr(api.as_user(hidden["stranger"]), method)(path)
+    assert resp.status_int == 404, resp.text
+    for secret in ("hush", "insider", "keeper"):
+        assert secret not in resp.text
+    after = {name: list(raw_db[name].find()) for name in ("rooms", "members", "messages")}
+    assert after == before
