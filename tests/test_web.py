@@ -392,19 +392,20 @@ def test_keyboard_alone_logs_in_opens_a_room_and_posts(first_browser, new_user, 
     first_browser.wait_text("#messages .message", "typed without a mouse")
 
 
-def test_room_view_fits_a_phone_screen(server, new_user, new_room):
+def test_room_view_fits_a_phone_screen(first_browser, new_user, new_room):
     user = new_user()
     room = new_room(user)
-    phone = Browser(server.url, width=390, height=844)
+    first_browser.set_size(390, 844)
     try:
-        open_room(phone, user, room)
-        send(phone, "sent from a phone")
-        phone.wait_text("#messages .message", "sent from a phone")
-        overflow = phone.script(
+        open_room(first_browser, user, room)
+        send(first_browser, "sent from a phone")
+        first_browser.wait_text("#messages .message", "sent from a phone")
+        overflow = first_browser.script(
             "return document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 0
+        assert first_browser.find("#composer").is_displayed()
     finally:
-        phone.quit()
+        first_browser.set_size(1280, 900)
 
 
 # -- admin page ---------------------------------------------------------------------
