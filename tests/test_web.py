@@ -155,6 +155,18 @@ def open_room(browser, account, room):
     browser.find("#composer")
 
 
+UNNAMED_CONTROLS = """
+return Array.from(document.querySelectorAll("input, select, textarea, button, a[href]"))
+  .filter((control) => control.getClientRects().length > 0)
+  .filter((control) => {
+    if (control.getAttribute("aria-label")) return false;
+    if (/^(BUTTON|A)$/.test(control.tagName)) return !control.textContent.trim();
+    return !(control.labels && control.labels.length);
+  })
+  .map((control) => control.outerHTML.slice(0, 120));
+"""
+
+
 def send(browser, text):
     composer = browser.find("#composer")
     composer.send_keys(text)
@@ -392,6 +404,17 @@ def test_keyboard_alone_logs_in_opens_a_room_and_posts(first_browser, new_user, 
     first_browser.wait_text("#messages .message", "typed without a mouse")
 
 
+def test_room_view_controls_all_have_names(first_browser, new_user, new_room, server):
+    user = new_user()
+    room = new_room(user)
+    post(server, user, room, "a message with edit and delete buttons")
+    open_room(first_browser, user, room)
+    first_browser.wait_text("#messages .message", "a message with edit")
+    first_browser.click("#messages button.edit")
+    first_browser.find(".edit-form textarea")
+    assert first_browser.script(UNNAMED_CONTROLS) == []
+
+
 def test_room_view_fits_a_phone_screen(first_browser, new_user, new_room):
     user = new_user()
     room = new_room(user)
@@ -516,6 +539,14 @@ def test_admin_deletes_a_room(first_browser, admin, new_room, server):
     status, _, _ = http("GET", server.url + f"/api/rooms/{room['_id']['$oid']}",
                         token=admin.token)
     assert status == 404
+
+
+def test_admin_page_controls_all_have_names(first_browser, admin, new_user, new_room):
+    room = new_room(new_user())
+    open_admin(first_browser, admin)
+    room_row(first_browser, room["name"]).find_element("css selector", ".manage-members").click()
+    first_browser.find("#admin-member-list .remove-member")
+    assert first_browser.script(UNNAMED_CONTROLS) == []
 
 
 def test_admin_page_refuses_a_non_admin(first_browser, new_user):
