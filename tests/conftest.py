@@ -106,3 +106,15 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     setattr(item, f"report_{report.when}", report)
+
+
+@pytest.fixture
+def admin(make_user):
+    """An admin named 'admin'."""
+    return make_user("admin", admin=True)
+
+
+@pytest.fixture
+def bob(make_user):
+    """A plain user named 'bob'."""
+    return make_user("bob")

@@ -6,16 +6,6 @@ from makechat.models import Member
 
 
 @pytest.fixture
-def admin(make_user):
-    return make_user("admin", admin=True)
-
-
-@pytest.fixture
-def bob(make_user):
-    return make_user("bob")
-
-
-@pytest.fixture
 def carol(make_user):
     return make_user("carol")
 

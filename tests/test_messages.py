@@ -10,16 +10,6 @@ from makechat.models import Message
 
 
 @pytest.fixture
-def admin(make_user):
-    return make_user("admin", admin=True)
-
-
-@pytest.fixture
-def bob(make_user):
-    return make_user("bob")
-
-
-@pytest.fixture
 def room_id(api, admin, bob):
     room = api.as_user(admin).post("/api/rooms", {"name": "room1"}).json["_id"]["$oid"]
     api.as_user(bob).post("/api/members", {"room": room})

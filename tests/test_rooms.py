@@ -5,16 +5,6 @@ import pytest
 from makechat.models import Member, Message, Room
 
 
-@pytest.fixture
-def admin(make_user):
-    return make_user("admin", admin=True)
-
-
-@pytest.fixture
-def user(make_user):
-    return make_user("bob")
-
-
 def make_room(api, admin, name="room1", **fields):
     resp = api.as_user(admin).post("/api/rooms", {"name": name, **fields})
     assert resp.status_int == 201, resp.text
@@ -57,9 +47,9 @@ def test_manual_invalid_token_401(api):
                          "title": "Not authenticated"}
 
 
-def test_manual_without_admin_403(api, user):
+def test_manual_without_admin_403(api, bob):
     # The manual shows this 403 on a room request that needs admin rights.
-    resp = api.as_user(user).post("/api/rooms", {"name": "test_room"})
+    resp = api.as_user(bob).post("/api/rooms", {"name": "test_room"})
     assert resp.status_int == 403
     assert resp.json == {"description": "Admin required.", "title": "Permission Denied"}
     assert Room.objects.count() == 0
@@ -89,17 +79,17 @@ def test_manual_missing_name_400(api, admin):
 # -- listing
 
 
-def test_list_rooms_hides_invisible_from_non_members(api, admin, user):
+def test_list_rooms_hides_invisible_from_non_members(api, admin, bob):
     make_room(api, admin, "public")
     make_room(api, admin, "secret", is_visible=False)
-    names = [room["name"] for room in api.as_user(user).get("/api/rooms").json]
+    names = [room["name"] for room in api.as_user(bob).get("/api/rooms").json]
     assert names == ["public"]
 
 
-def test_list_rooms_shows_invisible_to_members(api, admin, user):
+def test_list_rooms_shows_invisible_to_members(api, admin, bob):
     secret = make_room(api, admin, "secret", is_visible=False, is_open=False)
-    api.as_user(admin).post("/api/members", {"room": secret["_id"], "user": str(user.id)})
-    rooms = api.as_user(user).get("/api/rooms").json
+    api.as_user(admin).post("/api/members", {"room": secret["_id"], "user": str(bob.id)})
+    rooms = api.as_user(bob).get("/api/rooms").json
     assert [room["name"] for room in rooms] == ["secret"]
     assert rooms[0]["role"] == "member"
 
@@ -167,46 +157,46 @@ def test_create_room_invalid_400(api, admin, body):
 # -- one room
 
 
-def test_get_room_visible(api, admin, user):
+def test_get_room_visible(api, admin, bob):
     room = make_room(api, admin)
-    resp = api.as_user(user).get(f"/api/rooms/{oid(room['_id'])}")
+    resp = api.as_user(bob).get(f"/api/rooms/{oid(room['_id'])}")
     assert resp.status_int == 200 and resp.json["name"] == "room1"
 
 
 @pytest.mark.parametrize("room_id", ["nope", "0" * 24])
-def test_get_room_unknown_or_malformed_404(api, user, room_id):
-    assert api.as_user(user).get(f"/api/rooms/{room_id}").status_int == 404
+def test_get_room_unknown_or_malformed_404(api, bob, room_id):
+    assert api.as_user(bob).get(f"/api/rooms/{room_id}").status_int == 404
 
 
-def test_get_invisible_room_non_member_404(api, admin, user):
+def test_get_invisible_room_non_member_404(api, admin, bob):
     room = make_room(api, admin, "secret", is_visible=False)
-    resp = api.as_user(user).get(f"/api/rooms/{oid(room['_id'])}")
+    resp = api.as_user(bob).get(f"/api/rooms/{oid(room['_id'])}")
     assert resp.status_int == 404
     assert "secret" not in resp.text
 
 
 @pytest.mark.parametrize("method", ["patch", "put"])
-def test_update_room_by_owner(api, admin, user, method):
+def test_update_room_by_owner(api, admin, bob, method):
     room = make_room(api, admin)
-    api.as_user(admin).post("/api/members", {"room": room["_id"], "user": str(user.id),
+    api.as_user(admin).post("/api/members", {"room": room["_id"], "user": str(bob.id),
                                              "role": "owner"})
-    resp = getattr(api.as_user(user), method)(f"/api/rooms/{oid(room['_id'])}",
+    resp = getattr(api.as_user(bob), method)(f"/api/rooms/{oid(room['_id'])}",
                                               {"topic": "news", "is_open": False})
     assert resp.status_int == 200
     assert resp.json["topic"] == "news" and resp.json["is_open"] is False
 
 
-def test_update_room_by_plain_member_403(api, admin, user):
+def test_update_room_by_plain_member_403(api, admin, bob):
     room = make_room(api, admin)
-    api.as_user(user).post("/api/members", {"room": room["_id"]})
-    resp = api.as_user(user).patch(f"/api/rooms/{oid(room['_id'])}", {"name": "mine"})
+    api.as_user(bob).post("/api/members", {"room": room["_id"]})
+    resp = api.as_user(bob).patch(f"/api/rooms/{oid(room['_id'])}", {"name": "mine"})
     assert resp.status_int == 403
     assert Room.objects.get(id=oid(room["_id"])).name == "room1"
 
 
-def test_update_invisible_room_by_stranger_404(api, admin, user):
+def test_update_invisible_room_by_stranger_404(api, admin, bob):
     room = make_room(api, admin, is_visible=False)
-    assert api.as_user(user).patch(f"/api/rooms/{oid(room['_id'])}",
+    assert api.as_user(bob).patch(f"/api/rooms/{oid(room['_id'])}",
                                    {"name": "mine"}).status_int == 404
 
 
@@ -224,19 +214,19 @@ def test_update_room_counter_fields_refused_400(api, admin):
     assert Room.objects.get(id=oid(room["_id"])).last_seq == 0
 
 
-def test_delete_room_removes_members_and_messages(api, admin, user):
+def test_delete_room_removes_members_and_messages(api, admin, bob):
     room = make_room(api, admin)
     room_id = oid(room["_id"])
-    api.as_user(user).post("/api/members", {"room": room["_id"]})
-    api.as_user(user).post("/api/messages", {"room": room["_id"], "text": "hello"})
+    api.as_user(bob).post("/api/members", {"room": room["_id"]})
+    api.as_user(bob).post("/api/messages", {"room": room["_id"], "text": "hello"})
     assert api.as_user(admin).delete(f"/api/rooms/{room_id}").status_int == 204
     assert Room.objects(id=room_id).count() == 0
     assert Member.objects(room=room_id).count() == 0
     assert Message.objects(room=room_id).count() == 0
 
 
-def test_delete_room_by_member_403(api, admin, user):
+def test_delete_room_by_member_403(api, admin, bob):
     room = make_room(api, admin)
-    api.as_user(user).post("/api/members", {"room": room["_id"]})
-    assert api.as_user(user).delete(f"/api/rooms/{oid(room['_id'])}").status_int == 403
+    api.as_user(bob).post("/api/members", {"room": room["_id"]})
+    assert api.as_user(bob).delete(f"/api/rooms/{oid(room['_id'])}").status_int == 403
     assert Room.objects.count() == 1
