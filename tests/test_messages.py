@@ -173,6 +173,7 @@ def test_history_cursor_from_other_room_404(api, admin, bob, room_id):
 
 @pytest.mark.parametrize("params", [{"before": "1", "after": "1"}, {"wait": "5"},
                                     {"after": "0", "wait": "31"}, {"after": "0", "wait": "-1"},
+                                    {"after": "0", "wait": "nan"},
                                     {"limit": "201"}, {"limit": "0"}])
 def test_history_bad_parameters_400(api, bob, room_id, params):
     resp = api.as_user(bob).get("/api/messages", params={"room": room_id, **params})

@@ -1,5 +1,6 @@
 """/api/messages and /api/messages/{message_id}."""
 
+import math
 import re
 import time
 
@@ -73,6 +74,8 @@ class MessagesResource:
         limit = get_limit(req)
         before, after = req.get_param("before"), req.get_param("after")
         wait = req.get_param_as_float("wait", min_value=0, max_value=self.max_wait)
+        if wait is not None and not math.isfinite(wait):
+            raise falcon.HTTPInvalidParam("The value must be a number of seconds.", "wait")
         if before is not None and after is not None:
             raise falcon.HTTPBadRequest(title="Invalid parameter",
                                         description="Use either 'before' or 'after', not both.")
