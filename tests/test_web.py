@@ -356,6 +356,25 @@ def test_opening_a_room_not_joined_offers_to_join(first_browser, new_user, new_r
     first_browser.wait_text("#member-list", user.username)
 
 
+def test_others_edits_and_deletions_show_when_the_tab_comes_back(
+        first_browser, new_user, new_room, server):
+    alice, bob = new_user(), new_user()
+    room = new_room(alice, bob)
+    kept = post(server, bob, room, "bob's first thought")
+    gone = post(server, bob, room, "bob's rash remark")
+    open_room(first_browser, alice, room)
+    first_browser.wait_text("#messages .message", "bob's rash remark")
+    status, _, _ = http("PATCH", server.url + f"/api/messages/{kept['_id']['$oid']}",
+                        {"text": "bob's second thought"}, token=bob.token)
+    assert status == 200
+    status, _, _ = http("DELETE", server.url + f"/api/messages/{gone['_id']['$oid']}",
+                        token=bob.token)
+    assert status == 204
+    first_browser.script("document.dispatchEvent(new Event('visibilitychange'))")
+    first_browser.wait_text("#messages .message", "bob's second thought")
+    first_browser.wait_gone("#messages .message", "bob's rash remark")
+
+
 def test_others_messages_offer_no_edit_or_delete(first_browser, new_user, new_room, server):
     alice, bob = new_user(), new_user()
     room = new_room(alice, bob)

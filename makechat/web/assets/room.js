@@ -199,6 +199,7 @@ export function roomView(roomId, { user, go }) {
         // A server that answers "nothing new" at once (shutting down, or a proxy
         // cutting the wait short) must not be asked again in a tight loop.
         if (!batch.length && Date.now() - asked < 1000) await sleep(RETRY_MS, signal);
+        else if (!batch.length) reconcile();
       } catch (error) {
         if (signal.aborted || error.name === "AbortError") return;
         if (error.status === 403 || error.status === 404) {
@@ -210,6 +211,45 @@ export function roomView(roomId, { user, go }) {
       }
     }
   }
+
+  // Waiting requests bring only new messages; edits and deletions by others
+  // are caught up with the latest page when a wait ends empty or the tab
+  // comes back into view.
+  let reconciling = false;
+
+  async function reconcile() {
+    if (reconciling || signal.aborted || !followed) return;
+    reconciling = true;
+    try {
+      const page = await api("GET", `/api/messages?room=${roomId}&limit=${PAGE}`, { signal });
+      const current = new Set(page.map((message) => oid(message._id)));
+      const lowest = page.length === PAGE ? page[0].seq : -Infinity;
+      // Everything up to what the live loop has seen is final; a message in
+      // that range missing from the latest page was deleted.
+      const highest = Math.max(followed.seq, page.length ? page[page.length - 1].seq : 0);
+      for (const [id, entry] of messages) {
+        const { seq } = entry.message;
+        if (seq >= lowest && seq <= highest && !current.has(id)
+            && !entry.item.querySelector(".edit-form")) {
+          entry.item.remove();
+          messages.delete(id);
+        }
+      }
+      page.forEach((message) => {
+        const known = messages.get(oid(message._id));
+        if (!known || !known.item.querySelector(".edit-form")) place(message);
+      });
+    } catch (error) {
+      if (error.name !== "AbortError") status.error(errorText(error));
+    } finally {
+      reconciling = false;
+    }
+  }
+
+  function onVisible() {
+    if (document.visibilityState === "visible") reconcile();
+  }
+  document.addEventListener("visibilitychange", onVisible);
 
   // --- posting, editing, deleting -----------------------------------------
 
@@ -391,6 +431,7 @@ export function roomView(roomId, { user, go }) {
     focusTarget: heading,
     leave() {
       controller.abort();
+      document.removeEventListener("visibilitychange", onVisible);
       document.title = "makechat";
     },
   };
