@@ -105,12 +105,69 @@ def cmd_serve(args, env):
     return serve(config.replace(**overrides))
 
 
+def progress_printer(stream):
+    """Return a progress callback that rewrites one line on a terminal, or
+    None when the stream is not one (cron mail and logs stay clean)."""
+    isatty = getattr(stream, "isatty", None)
+    if not (isatty and isatty()):
+        return None
+
+    def progress(collection, count):
+        print(f"\r\033[K{collection}: {count} documents", end="", file=stream, flush=True)
+    return progress
+
+
+def end_progress(stream, progress):
+    if progress:
+        print("\r\033[K", end="", file=stream, flush=True)
+
+
 def cmd_backup(args, env):
-    raise CommandError("backup is not available yet")
+    import mongoengine
+    import pymongo.errors
+
+    from makechat import backup
+    if args.keep is not None and args.keep < 1:
+        raise CommandError("--keep must be at least 1")
+    config = load(env)
+    connect(config)
+    directory = args.output or config.backup_dir
+    progress = progress_printer(env.stderr)
+    try:
+        path = backup.write_backup(mongoengine.get_db(), directory, progress=progress)
+        removed = backup.prune_archives(directory, args.keep) if args.keep else []
+    except backup.BackupError as error:
+        raise CommandError(str(error)) from None
+    except pymongo.errors.PyMongoError as error:
+        raise CommandError(f"backup failed, no archive written: "
+                           f"{str(error).splitlines()[0][:300]}") from None
+    finally:
+        end_progress(env.stderr, progress)
+    for old in removed:
+        print(f"removed {old}", file=env.stderr)
+    print(path, file=env.stdout)
+    return 0
 
 
 def cmd_restore(args, env):
-    raise CommandError("restore is not available yet")
+    import mongoengine
+
+    from makechat import backup, db
+    config = load(env)
+    connect(config)
+    progress = progress_printer(env.stderr)
+    try:
+        restored = backup.restore_backup(mongoengine.get_db(), args.archive, drop=args.drop,
+                                         progress=progress)
+    except backup.BackupError as error:
+        raise CommandError(str(error)) from None
+    finally:
+        end_progress(env.stderr, progress)
+    db.ensure_indexes()
+    total = sum(restored.values())
+    print(f"restored {total} documents in {len(restored)} collections from {args.archive}",
+          file=env.stdout)
+    return 0
 
 
 def build_parser():

@@ -1,0 +1,347 @@
+"""Backup archives (mongodump's layout) and restoring them, on the real test database."""
+
+import gzip
+import io
+import json
+import os
+import stat
+import tarfile
+from datetime import datetime, timedelta, timezone
+
+import bson
+import pytest
+from bson import Int64, ObjectId
+from bson.codec_options import CodecOptions
+from bson.raw_bson import RawBSONDocument
+
+from makechat import backup
+from makechat.cli import Env, run
+
+RAW = CodecOptions(document_class=RawBSONDocument)
+NOW = datetime(2026, 11, 22, 5, 5, 12, 628000, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def env(config):
+    environ = {"MAKECHAT_MONGO_URI": config.mongo_uri, "MAKECHAT_BCRYPT_ROUNDS": "4"}
+    return Env(stdout=io.StringIO(), stderr=io.StringIO(), stdin=io.StringIO(), environ=environ)
+
+
+@pytest.fixture
+def populated(raw_db, make_user):
+    """Users with real bcrypt hashes and token digests, a room with its
+    counters, members and unicode messages (written with pymongo, as the chat
+    API would store them)."""
+    admin = make_user("admin", admin=True)
+    zoe = make_user("zoe")
+    room_id = ObjectId()
+    raw_db.rooms.insert_one({
+        "_id": room_id, "name": "Café ☕", "name_key": "café ☕", "topic": "日本語 topic",
+        "is_open": True, "is_visible": False, "created": NOW, "created_by": admin.id,
+        "last_seq": Int64(2**40 + 3), "committed_seq": 2**31 - 1, "seq_at": NOW})
+    raw_db.members.insert_many([
+        {"room": room_id, "user": admin.id, "username": "admin", "role": "owner", "joined": NOW},
+        {"room": room_id, "user": zoe.id, "username": "zoe", "role": "member", "joined": NOW}])
+    raw_db.messages.insert_many([
+        {"room": room_id, "seq": seq, "author": zoe.id, "author_username": "zoe",
+         "text": f"message {seq}: привет 👋 \u0000 nul and \U0001F600", "created":
+         NOW + timedelta(milliseconds=seq), "edited": None, "deleted": False,
+         "dedupe": f"{zoe.id}:{seq}"} for seq in range(1, 1201)])
+    return raw_db
+
+
+def snapshot(db):
+    """Every document of every collection as raw bytes, by _id: exact equality."""
+    return {name: sorted((document.raw for document in
+                          db[name].with_options(codec_options=RAW).find()),
+                         key=lambda raw: bson.decode(raw)["_id"].binary
+                         if isinstance(bson.decode(raw)["_id"], ObjectId) else raw)
+            for name in backup.collection_names(db)}
+
+
+def index_names(db):
+    return {name: sorted(index["name"] for index in db[name].list_indexes())
+            for name in backup.collection_names(db)}
+
+
+def empty(db):
+    for name in backup.collection_names(db):
+        db[name].delete_many({})
+
+
+def test_restore_after_backup_returns_every_document_byte_for_byte(populated, tmp_path):
+    before = snapshot(populated)
+    path = backup.write_backup(populated, tmp_path)
+    empty(populated)
+    backup.restore_backup(populated, path)
+    assert snapshot(populated) == before
+    assert len(before["messages"]) == 1200
+    room = populated.rooms.find_one()
+    assert room["last_seq"] == 2**40 + 3 and isinstance(room["last_seq"], Int64)
+    assert room["created"] == NOW
+
+
+def test_restore_after_backup_keeps_password_and_token_hashes(populated, tmp_path):
+    users = {user["_id"]: user["password"] for user in populated.users.find()}
+    digests = sorted(token["digest"] for token in populated.tokens.find())
+    path = backup.write_backup(populated, tmp_path)
+    empty(populated)
+    backup.restore_backup(populated, path)
+    assert {user["_id"]: user["password"] for user in populated.users.find()} == users
+    assert all(hash_.startswith("$2") for hash_ in users.values())
+    assert sorted(token["digest"] for token in populated.tokens.find()) == digests
+
+
+def test_restore_with_drop_recreates_indexes(populated, tmp_path):
+    before = index_names(populated)
+    path = backup.write_backup(populated, tmp_path)
+    backup.restore_backup(populated, path, drop=True)
+    assert index_names(populated) == before
+    unique = [index for index in populated.messages.list_indexes() if index.get("unique")]
+    assert {tuple(index["key"]) for index in unique} >= {("room", "seq"), ("dedupe",)}
+
+
+def test_restore_with_drop_removes_documents_written_after_backup(populated, tmp_path):
+    path = backup.write_backup(populated, tmp_path)
+    before = snapshot(populated)
+    populated.messages.insert_one({"room": ObjectId(), "seq": 1, "text": "later",
+                                   "dedupe": "later"})
+    backup.restore_backup(populated, path, drop=True)
+    assert snapshot(populated) == before
+
+
+def test_restore_without_drop_upserts_by_id(populated, tmp_path):
+    path = backup.write_backup(populated, tmp_path)
+    populated.rooms.update_one({}, {"$set": {"topic": "changed"}})
+    later = populated.messages.insert_one({"room": ObjectId(), "seq": 1, "text": "later",
+                                           "dedupe": "later"}).inserted_id
+    backup.restore_backup(populated, path)
+    assert populated.rooms.find_one()["topic"] == "日本語 topic"
+    assert populated.messages.find_one({"_id": later})["text"] == "later"
+
+
+def test_archive_layout_matches_mongodump(populated, tmp_path):
+    path = backup.write_backup(populated, tmp_path, now=NOW)
+    assert path.name == "makechat-20261122-050512.tar.gz"
+    with tarfile.open(path, "r:gz") as tar:
+        names = tar.getnames()
+        assert all(member.isfile() for member in tar.getmembers())
+        collections = backup.collection_names(populated)
+        assert sorted(names) == sorted(
+            [f"{populated.name}/{name}.bson" for name in collections]
+            + [f"{populated.name}/{name}.metadata.json" for name in collections])
+        concatenated = tar.extractfile(f"{populated.name}/messages.bson").read()
+        metadata = json.loads(tar.extractfile(f"{populated.name}/messages.metadata.json").read())
+    # mongodump's .bson is BSON documents back to back, nothing else.
+    documents = bson.decode_all(concatenated)
+    assert len(documents) == 1200
+    assert sorted(document["_id"] for document in documents) == sorted(
+        document["_id"] for document in populated.messages.find())
+    assert set(metadata) == {"indexes", "uuid", "collectionName", "type", "options"}
+    assert metadata["collectionName"] == "messages" and metadata["type"] == "collection"
+    by_name = {index["name"]: index for index in metadata["indexes"]}
+    assert by_name["_id_"]["key"] == {"_id": {"$numberInt": "1"}}
+    assert by_name["room_1_seq_1"]["unique"] is True
+
+
+def test_backup_dumps_rooms_after_messages(populated, tmp_path):
+    """Counters are dumped after what they count, so restored counters are never behind."""
+    path = backup.write_backup(populated, tmp_path)
+    with tarfile.open(path, "r:gz") as tar:
+        names = [name.split("/")[1] for name in tar.getnames()]
+    assert names.index("messages.bson") < names.index("rooms.bson") < names.index("users.bson")
+
+
+def test_backup_archive_is_private(populated, tmp_path):
+    path = backup.write_backup(populated, tmp_path / "new")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "new").stat().st_mode) == 0o700
+
+
+def test_backup_twice_in_one_second_keeps_both(populated, tmp_path):
+    first = backup.write_backup(populated, tmp_path, now=NOW)
+    second = backup.write_backup(populated, tmp_path, now=NOW)
+    assert first != second and first.exists() and second.exists()
+    assert second.name == "makechat-20261122-050512-2.tar.gz"
+
+
+def test_backup_interrupted_leaves_no_file(populated, tmp_path):
+    def fail(collection, count):
+        if collection == "messages" and count >= 500:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        backup.write_backup(populated, tmp_path, progress=fail)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_prune_keeps_newest_and_ignores_other_files(tmp_path):
+    for name in ("makechat-20260101-000000.tar.gz", "makechat-20260102-000000.tar.gz",
+                 "makechat-20260102-000000-2.tar.gz", "makechat-20260103-000000.tar.gz",
+                 "notes.txt", "makechat-latest.tar.gz"):
+        (tmp_path / name).write_bytes(b"x")
+    removed = backup.prune_archives(tmp_path, 2)
+    assert sorted(path.name for path in removed) == ["makechat-20260101-000000.tar.gz",
+                                                     "makechat-20260102-000000.tar.gz"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "makechat-20260102-000000-2.tar.gz", "makechat-20260103-000000.tar.gz",
+        "makechat-latest.tar.gz", "notes.txt"]
+
+
+# -- broken archives ---------------------------------------------------------
+
+def tar_gz(members):
+    """Build a .tar.gz from (TarInfo or name, bytes) pairs."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for info, content in members:
+            if isinstance(info, str):
+                info = tarfile.TarInfo(info)
+            info.size = len(content) if info.type == tarfile.REGTYPE else 0
+            tar.addfile(info, io.BytesIO(content) if info.type == tarfile.REGTYPE else None)
+    return buffer.getvalue()
+
+
+def good_members(db_name="makechat"):
+    document = bson.encode({"_id": ObjectId(), "username": "mallory"})
+    metadata = json.dumps({"indexes": [{"v": 2, "key": {"_id": 1}, "name": "_id_"}],
+                           "uuid": "", "collectionName": "users", "type": "collection",
+                           "options": {}}).encode()
+    return [(f"{db_name}/users.bson", document), (f"{db_name}/users.metadata.json", metadata)]
+
+
+def symlink_member():
+    info = tarfile.TarInfo("makechat/users.bson")
+    info.type = tarfile.SYMTYPE
+    info.linkname = "/etc/passwd"
+    return info
+
+
+BROKEN = {
+    "not gzip": lambda valid: b"this is not an archive\n",
+    "truncated": lambda valid: valid[:len(valid) // 2],
+    "corrupt": lambda valid: valid[:200] + bytes(b ^ 0xFF for b in valid[200:260]) + valid[260:],
+    "empty archive": lambda valid: tar_gz([]),
+    "foreign file": lambda valid: tar_gz([("etc/passwd", b"root:x:0:0\n")]),
+    "path traversal": lambda valid: tar_gz(good_members() + [("../evil.bson", b"")]),
+    "absolute path": lambda valid: tar_gz(good_members() + [("/makechat/x.bson", b"")]),
+    "symlink": lambda valid: tar_gz([(symlink_member(), b"")] + good_members()[1:]),
+    "truncated bson": lambda valid: tar_gz([(good_members()[0][0], good_members()[0][1][:-3]),
+                                            good_members()[1]]),
+    "document without _id": lambda valid: tar_gz([("makechat/users.bson", bson.encode({"a": 1})),
+                                                  good_members()[1]]),
+    "bad metadata": lambda valid: tar_gz([good_members()[0], ("makechat/users.metadata.json",
+                                                              b"{not json")]),
+    "missing metadata": lambda valid: tar_gz(good_members()[:1]),
+    "system collection": lambda valid: tar_gz([("makechat/system.users.bson", b""),
+                                               ("makechat/system.users.metadata.json", b"{}")]),
+}
+
+
+@pytest.mark.parametrize("breakage", sorted(BROKEN))
+def test_restore_broken_archive_fails_and_leaves_database_untouched(
+        breakage, populated, tmp_path, env):
+    valid = backup.write_backup(populated, tmp_path / "good").read_bytes()
+    broken = tmp_path / "broken.tar.gz"
+    broken.write_bytes(BROKEN[breakage](valid))
+    # A broken archive that would restore *after* deleting documents must not
+    # get that far: make the database differ from the archive first.
+    populated.users.insert_one({"username": "written after the backup"})
+    before = snapshot(populated)
+    status = run(["restore", str(broken), "--drop"], env)
+    assert status == 1
+    error = env.stderr.getvalue()
+    assert error.startswith("makechat: error: ") and error.count("\n") == 1
+    assert "Traceback" not in error
+    assert snapshot(populated) == before
+
+
+def test_read_archive_cut_between_members_is_refused(populated, tmp_path):
+    """A tar cut where a member starts (users dropped whole) reads as a valid,
+    shorter archive unless the end-of-archive marker is required."""
+    path = backup.write_backup(populated, tmp_path)
+    with tarfile.open(path, "r:gz") as tar:
+        cut = tar.getmember(f"{populated.name}/users.bson").offset
+    raw = gzip.decompress(path.read_bytes())
+    path.write_bytes(gzip.compress(raw[:cut]))
+    with pytest.raises(backup.BackupError):
+        backup.read_archive(path)
+
+
+def test_restore_accepts_archive_with_directory_entries(populated, tmp_path):
+    """`tar czf x.tar.gz makechat/` of a mongodump folder adds directory entries."""
+    info = tarfile.TarInfo("makechat")
+    info.type = tarfile.DIRTYPE
+    path = tmp_path / "dump.tar.gz"
+    path.write_bytes(tar_gz([(info, b"")] + good_members()))
+    assert backup.restore_backup(populated, path) == {"users": 1}
+
+
+# -- the command line --------------------------------------------------------
+
+def test_backup_command_prints_archive_path(populated, tmp_path, env):
+    assert run(["backup", "-o", str(tmp_path)], env) == 0
+    printed = env.stdout.getvalue().strip()
+    assert os.path.dirname(printed) == str(tmp_path)
+    assert backup.ARCHIVE_NAME.match(os.path.basename(printed))
+    assert env.stderr.getvalue() == ""  # no progress when stderr is not a terminal
+
+
+def test_backup_command_uses_config_backup_dir(populated, tmp_path, env):
+    env.environ["MAKECHAT_BACKUP_DIR"] = str(tmp_path / "from-config")
+    assert run(["backup"], env) == 0
+    assert len(backup.list_archives(tmp_path / "from-config")) == 1
+
+
+def test_backup_command_keep_removes_older_archives(populated, tmp_path, env):
+    for day in ("01", "02", "03"):
+        (tmp_path / f"makechat-202601{day}-000000.tar.gz").write_bytes(b"old")
+    assert run(["backup", "-o", str(tmp_path), "--keep", "2"], env) == 0
+    names = [path.name for path in backup.list_archives(tmp_path)]
+    assert names[0] == "makechat-20260103-000000.tar.gz" and len(names) == 2
+    assert "removed" in env.stderr.getvalue()
+
+
+def test_backup_command_keep_zero_is_refused(populated, tmp_path, env):
+    assert run(["backup", "-o", str(tmp_path), "--keep", "0"], env) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_backup_command_shows_progress_on_a_terminal(populated, tmp_path, env):
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    env.stderr = Terminal()
+    assert run(["backup", "-o", str(tmp_path)], env) == 0
+    assert "messages: 1200 documents" in env.stderr.getvalue()
+
+
+def test_backup_command_unwritable_directory_fails_one_line(populated, tmp_path, env):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    assert run(["backup", "-o", str(blocker / "sub")], env) == 1
+    assert env.stderr.getvalue().count("\n") == 1
+
+
+def test_restore_command_round_trip(populated, tmp_path, env):
+    before = snapshot(populated)
+    assert run(["backup", "-o", str(tmp_path)], env) == 0
+    path = env.stdout.getvalue().strip()
+    empty(populated)
+    assert run(["restore", path, "--drop"], env) == 0
+    assert snapshot(populated) == before
+    assert "restored" in env.stdout.getvalue()
+
+
+def test_restore_command_missing_file_fails_one_line(env, tmp_path):
+    assert run(["restore", str(tmp_path / "nope.tar.gz")], env) == 1
+    assert "no such file" in env.stderr.getvalue()
+
+
+def test_restore_into_other_database_name(populated, tmp_path, raw_db):
+    """An archive from database 'makechat' restores into whatever the config names."""
+    path = tmp_path / "dump.tar.gz"
+    path.write_bytes(tar_gz(good_members("makechat")))
+    assert backup.restore_backup(raw_db, path) == {"users": 1}
+    assert raw_db.users.find_one({"username": "mallory"})
