@@ -423,6 +423,20 @@ def test_keyboard_alone_logs_in_opens_a_room_and_posts(first_browser, new_user, 
     first_browser.wait_text("#messages .message", "typed without a mouse")
 
 
+def test_members_panel_adds_someone_who_joins_and_posts(first_browser, new_user, new_room,
+                                                        server):
+    alice, carol = new_user(), new_user()
+    room = new_room(alice)
+    open_room(first_browser, alice, room)
+    first_browser.wait_text("#member-list", alice.username)
+    status, _, _ = http("POST", server.url + "/api/members", {"room": room["_id"]["$oid"]},
+                        token=carol.token)
+    assert status == 201
+    post(server, carol, room, "hi, I just joined")
+    first_browser.wait_text("#messages .message", "hi, I just joined")
+    first_browser.wait_text("#member-list", carol.username)
+
+
 def test_room_view_controls_all_have_names(first_browser, new_user, new_room, server):
     user = new_user()
     room = new_room(user)

@@ -25,6 +25,7 @@ export function roomView(roomId, { user, go }) {
   let hasOlder = false;
   let loadingOlder = false;
   let myMembership = null;
+  let memberIds = null;         // user ids in the members panel (null: not loaded)
   let followed = null;          // the newest message the live loop has seen
   let startSeq = 0;             // the room's last seq when it opened empty
 
@@ -126,6 +127,10 @@ export function roomView(roomId, { user, go }) {
       if (place(message) && fromPoll) {
         if (oid(message.author) === oid(user._id)) mineAdded = true;
         else announce(`${message.author_username}: ${message.text}`);
+        if (memberIds && !memberIds.has(oid(message.author))) {
+          memberIds.add(oid(message.author));   // someone new joined: refresh the panel
+          loadMembers();
+        }
       }
     }
     if (stick || mineAdded) scrollToBottom();
@@ -360,6 +365,7 @@ export function roomView(roomId, { user, go }) {
       }
       members.sort((a, b) => (a.role === "owner" ? 0 : 1) - (b.role === "owner" ? 0 : 1)
         || a.username.localeCompare(b.username));
+      memberIds = new Set(members.map((member) => oid(member.user)));
       myMembership = members.find((member) => oid(member.user) === oid(user._id)) || null;
       leaveButton.hidden = !myMembership;
       replace(membersHeading, `Members (${members.length})`);
