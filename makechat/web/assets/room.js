@@ -153,8 +153,9 @@ export function roomView(roomId, { user, go }) {
     historyStart.hidden = value;
   }
 
+  /** Load the page before the oldest message shown; false if that failed. */
   async function loadOlder() {
-    if (!hasOlder || loadingOlder || !oldest) return;
+    if (!hasOlder || loadingOlder || !oldest) return true;
     loadingOlder = true;
     olderButton.disabled = true;
     try {
@@ -166,8 +167,10 @@ export function roomView(roomId, { user, go }) {
       // Keep the message the person was looking at where it was.
       scroller.scrollTop = topBefore + (scroller.scrollHeight - heightBefore);
       setHasOlder(page.length === PAGE);
+      return true;
     } catch (error) {
       if (error.name !== "AbortError") status.error(errorText(error));
+      return false;
     } finally {
       loadingOlder = false;
       olderButton.disabled = false;
@@ -177,7 +180,7 @@ export function roomView(roomId, { user, go }) {
   // When the history does not fill the screen there is nothing to scroll: load more.
   async function fillScroller() {
     while (hasOlder && !signal.aborted && scroller.scrollHeight <= scroller.clientHeight) {
-      await loadOlder();
+      if (!await loadOlder()) return;
     }
   }
 
