@@ -8,8 +8,8 @@ from makechat.auth import LoginLimiter, TrustedProxies
 from makechat.chat import MessageStore
 from makechat.media import JSON_UTF8, json_handlers
 from makechat.middleware import EnsureIndexes, JSONDiscipline, RequestId
-from makechat.resources import (members, messages, openapi, rooms, session, tokens, users,
-                                 webclient)
+from makechat.resources import (health, members, messages, openapi, rooms, session, tokens,
+                                 users, webclient)
 from makechat.watcher import RoomWatcher
 
 
@@ -50,6 +50,7 @@ def create_app(config):
     app.add_route("/api/messages", messages.MessagesResource(config, store, watcher))
     app.add_route("/api/messages/{message_id}", messages.MessageResource(config, store))
     app.add_route("/api/openapi.json", openapi.OpenAPIResource(app))
+    app.add_route("/api/health", health.HealthResource(config))
 
     # The browser client, at / for local use and under /makechat/ like nginx
     # serves it; pages and assets only, so nothing here shadows /api.
