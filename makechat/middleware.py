@@ -1,5 +1,6 @@
 """Middleware: request ids, the JSON discipline of /api, and index creation."""
 
+import contextvars
 import logging
 import re
 import time
@@ -14,6 +15,10 @@ log = logging.getLogger("makechat.request")
 BODY_METHODS = frozenset(("POST", "PUT", "PATCH", "DELETE"))
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 
+#: The id of the request being handled, for log lines written outside the
+#: middleware. Each gevent greenlet and each thread has its own context.
+current_request_id = contextvars.ContextVar("makechat_request_id", default="-")
+
 
 class RequestId:
     """Give every request an id (the client's X-Request-Id if sane, else a new
@@ -22,6 +27,7 @@ class RequestId:
     def process_request(self, req, resp):
         incoming = req.get_header("X-Request-Id") or ""
         req.context.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        current_request_id.set(req.context.request_id)
         req.context.started = time.monotonic()
 
     def process_response(self, req, resp, resource, req_succeeded):
@@ -30,6 +36,7 @@ class RequestId:
         log.info("%s %s %s %.1fms", req.method, req.path, resp.status.split(" ")[0]
                  if isinstance(resp.status, str) else resp.status, elapsed_ms,
                  extra={"request_id": req.context.request_id})
+        current_request_id.set("-")
 
 
 def _is_json(content_type):

@@ -8,11 +8,13 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
 
 class RequestIdDefault(logging.Filter):
-    """Give records without a request id a '-' so the format never fails."""
+    """Give every record the id of the request being handled (any logger,
+    not only the middleware's), or '-' outside a request."""
 
     def filter(self, record):
         if not hasattr(record, "request_id"):
-            record.request_id = "-"
+            from makechat.middleware import current_request_id
+            record.request_id = current_request_id.get()
         return True
 
 
