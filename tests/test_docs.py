@@ -19,6 +19,8 @@ import makechat_docs  # noqa: E402
 from makechat import openapi  # noqa: E402
 
 API_PAGE = DOCS / "api.rst"
+#: Response headers a page may show; the replay checks they are sent.
+SHOWN_HEADERS = ("Location", "Link", "Allow", "Retry-After", "Idempotent-Replayed")
 
 
 def test_sphinx_build_passes_without_warnings(tmp_path):
@@ -127,6 +129,7 @@ class Replay:
         response = self.app.request(fill(example.path), method=example.method,
                                     headers=headers, body=body, expect_errors=True)
         parsed = json.loads(response.body) if response.body else None
+        self.last_headers = response.headers
         for name, field in example.saves():
             value = parsed
             for key in field.split("."):
@@ -146,6 +149,13 @@ class Replay:
         for real, sample in self.samples.items():
             text = text.replace(real, sample)
         return json.loads(text)
+
+    def header_as_shown(self, value):
+        for real in re.findall(r"[0-9a-f]{24}", value):
+            self.samples.setdefault(real, makechat_docs.sample_id(f"other-{len(self.samples)}"))
+        for real, sample in self.samples.items():
+            value = value.replace(real, sample)
+        return value
 
     def seed(self):
         """The rooms the page starts with, as the manual's examples did."""
@@ -173,10 +183,15 @@ def test_api_examples_replay(app, doc_users):
         where = f"docs/api.rst:{example.line} {example.method} {example.path}"
         status, parsed = replay.run(example)
         recorded.append({"line": example.line, "status": status,
-                         "body": replay.as_shown(parsed) if parsed is not None else None})
+                         "body": replay.as_shown(parsed) if parsed is not None else None,
+                         "headers": {name: replay.header_as_shown(replay.last_headers[name])
+                                     for name in SHOWN_HEADERS if name in replay.last_headers}})
         if status != example.status:
             problems.append(f"{where}: status {status}, documented {example.status}: {parsed}")
             continue
+        for name in example.response_headers:
+            if name not in replay.last_headers:
+                problems.append(f"{where}: no {name} header in the response")
         if example.response.strip():
             problems += [f"{where}: {problem}"
                          for problem in shape_problems(example.json_response, parsed)]

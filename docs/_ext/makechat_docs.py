@@ -95,6 +95,7 @@ class Example:
     header: str = ""
     save: str = ""
     response: str = ""
+    response_headers: dict = dataclasses.field(default_factory=dict)
     line: int = 0
 
     @property
@@ -136,8 +137,17 @@ def make_example(argument, options, content, line=0):
     method, _, path = argument.strip().partition(" ")
     fields = {OPTIONS[key]: value for key, value in options.items()}
     fields["status"] = int(fields["status"])
+    content = list(content)
+    headers = {}
+    # Response headers worth showing (Location, Link, Allow, ...) come first,
+    # one "Name: value" a line, then a blank line, then the JSON body.
+    while content and re.match(r"^[A-Z][A-Za-z-]*: ", content[0]):
+        name, _, value = content.pop(0).partition(": ")
+        headers[name] = value
+    while content and not content[0].strip():
+        content.pop(0)
     return Example(method=method.upper(), path=path.strip(), response="\n".join(content),
-                   line=line, **fields)
+                   response_headers=headers, line=line, **fields)
 
 
 def parse_examples(text):
@@ -238,6 +248,8 @@ def response_text(example):
     lines = [f"HTTP/1.1 {example.status} {_reason(example.status)}"]
     if example.response.strip():
         lines.append("Content-Type: application/json; charset=utf-8")
+    lines.extend(f"{name}: {value}" for name, value in example.response_headers.items())
+    if example.response.strip():
         lines.append("")
         lines.extend(format_json(example.json_response).splitlines())
     return lines
