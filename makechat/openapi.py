@@ -315,6 +315,12 @@ OPERATIONS = {
          404: "no such message in a room of yours"}, tag="messages"),
     ("/api/openapi.json", "GET"): Operation(
         "This OpenAPI 3.1 document", {200: "the document"}, {200: "OpenAPI"}, tag="meta"),
+    ("/api/health", "GET"): Operation(
+        "Is the service up and does its database answer? (no auth)",
+        {200: '`{"status": "ok", "database": "ok", "version"}`',
+         503: 'the database did not answer within 2 s: `{"status": "error", "database": '
+              '"unavailable", "version", "title", "description"}`'},
+        {200: "Health"}, tag="meta"),
 }
 
 #: Causes shared by many operations, added where they apply.
