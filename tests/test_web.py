@@ -247,8 +247,7 @@ def test_log_out_returns_to_the_log_in_form(first_browser, new_user):
 def test_admin_creates_a_room_and_a_user_joins_it(first_browser, second_browser, admin, new_user):
     user = new_user()
     name = unique("lounge")
-    first_browser.log_in(admin.username, admin.password, path="/admin")
-    first_browser.find("#room-rows")
+    open_admin(first_browser, admin)
     first_browser.fill("input[name=name]", name)
     first_browser.fill("input[name=topic]", "Tea and talk")
     first_browser.click("button", "Create room")

@@ -59,7 +59,7 @@ function usersSection(me) {
   const element = h("section", { "aria-labelledby": "users-heading" },
     h("h2", { id: "users-heading" }, "Users"), status.element, form, table);
 
-  async function change(user, changes, done) {
+  async function change(user, changes, done, buttonClass) {
     status.clear();
     try {
       const updated = await api("PATCH", `/api/users/${oid(user._id)}`, { body: changes });
@@ -67,7 +67,7 @@ function usersSection(me) {
       const row = userRow(updated);
       body.querySelector(`tr[data-user-id="${oid(updated._id)}"]`).replaceWith(row);
       status.info(done(updated));
-      row.querySelector("button")?.focus();
+      row.querySelector(`.${buttonClass}`)?.focus();   // keep the keyboard where it was
     } catch (error) {
       status.error(errorText(error));
     }
@@ -79,12 +79,13 @@ function usersSection(me) {
       h("button", { type: "button", className: "toggle-active",
         "aria-label": `${user.is_active ? "Disable" : "Enable"} ${user.username}`,
         onclick: () => change(user, { is_active: !user.is_active },
-          (u) => `${u.username} is now ${u.is_active ? "enabled" : "disabled"}.`) },
+          (u) => `${u.username} is now ${u.is_active ? "enabled" : "disabled"}.`, "toggle-active") },
         user.is_active ? "Disable" : "Enable"),
       h("button", { type: "button", className: "toggle-admin",
         "aria-label": `${user.is_superuser ? "Remove admin from" : "Make admin:"} ${user.username}`,
         onclick: () => change(user, { is_superuser: !user.is_superuser },
-          (u) => `${u.username} is ${u.is_superuser ? "now an admin" : "no longer an admin"}.`) },
+          (u) => `${u.username} is ${u.is_superuser ? "now an admin" : "no longer an admin"}.`,
+          "toggle-admin") },
         user.is_superuser ? "Remove admin" : "Make admin"),
     ];
     return h("tr", { "data-user-id": oid(user._id), className: user.is_active ? "" : "inactive" },
@@ -114,8 +115,13 @@ function usersSection(me) {
   async function load() {
     try {
       const all = await loadAll("/api/users?limit=200");
-      all.forEach((user) => users.set(oid(user._id), user));
-      replace(body, ...all.map(userRow));
+      // Upsert: a user created while the list loaded keeps its row.
+      for (const user of all) {
+        users.set(oid(user._id), user);
+        const row = body.querySelector(`tr[data-user-id="${oid(user._id)}"]`);
+        if (row) row.replaceWith(userRow(user));
+        else body.append(userRow(user));
+      }
     } catch (error) {
       status.error(errorText(error));
     }
@@ -324,7 +330,7 @@ function roomsSection() {
   async function load() {
     try {
       const rooms = await loadAll("/api/rooms?limit=200");
-      replace(body, ...rooms.map(roomRow));
+      rooms.forEach(updateRow);   // a room created while the list loaded keeps its row
     } catch (error) {
       status.error(errorText(error));
     }
