@@ -33,6 +33,8 @@ setup(
         "test": [
             "pytest>=8",
             "WebTest>=3",
+            # PyYAML: tests/test_docker.py parses docker/docker-compose.yml.
+            "PyYAML>=6",
             # selenium: the browser tests drive Debian's Chromium (apt chromium,
             # chromium-driver) through its own chromedriver; nothing is downloaded.
             "selenium>=4.20",
