@@ -5,7 +5,7 @@ BIN = $(VENV)/bin
 CACHE ?= $(HOME)/.cache/makechat
 export MAKECHAT_CACHE := $(CACHE)
 
-.PHONY: install run test ferretdb browser docs clean
+.PHONY: install run test ferretdb browser nginx docs clean
 
 $(BIN)/.installed: setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -28,10 +28,17 @@ browser:
 	  sudo=""; if [ "$$(id -u)" != 0 ]; then sudo=sudo; fi; \
 	  $$sudo apt-get update && $$sudo apt-get install -y chromium chromium-driver; fi
 
+# tests/test_docker.py serves makechat-web's nginx configuration with Debian's
+# nginx (skipped without it): install it when missing.
+nginx:
+	@if [ ! -x /usr/sbin/nginx ]; then \
+	  sudo=""; if [ "$$(id -u)" != 0 ]; then sudo=sudo; fi; \
+	  $$sudo apt-get update && $$sudo apt-get install -y nginx-light; fi
+
 run: install ferretdb
 	$(BIN)/python -m makechat.devdb --var var
 
-test: install ferretdb browser
+test: install ferretdb browser nginx
 	$(BIN)/python -m pytest
 
 # The documentation, into docs/_build/html; a warning fails the build, as in
