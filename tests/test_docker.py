@@ -157,7 +157,7 @@ def test_dockerignore_keeps_secrets_and_bulk_out():
 
 def test_backend_image_config_loads(tmp_path):
     config = load_config({}, path=DOCKER / "makechat" / "makechat.conf")
-    assert config.mongo_uri == "mongodb://makechat-mongo:27017/makechat"
+    assert config.mongo_uri == "mongodb://makechat-mongo:27017/makechat?journal=true"
     assert config.backup_dir == "/backups"
     assert config.host == "0.0.0.0"
 
