@@ -16,7 +16,7 @@ from makechat.app import create_app
 from makechat.auth import issue_token
 from makechat.config import Config
 from makechat.models import User
-from makechat.resources import session, tokens, users
+from makechat.resources import members, messages, rooms, session, tokens, users
 
 
 def test_get_openapi_json_needs_no_token(api):
@@ -54,10 +54,21 @@ def test_every_api_route_is_in_the_document(wsgi_app, api):
     ("/api/users", "post", users.USER_CREATE_SCHEMA),
     ("/api/users/me", "patch", users.ME_PATCH_SCHEMA),
     ("/api/users/{user_id}", "patch", users.USER_PATCH_SCHEMA),
+    ("/api/rooms", "post", rooms.ROOM_CREATE_SCHEMA),
+    ("/api/rooms/{room_id}", "patch", rooms.ROOM_UPDATE_SCHEMA),
+    ("/api/members", "post", members.MEMBER_CREATE_SCHEMA),
+    ("/api/members/{member_id}", "patch", members.MEMBER_UPDATE_SCHEMA),
 ])
 def test_request_body_schema_is_the_validated_schema(wsgi_app, path, method, schema):
     operation = openapi.build_spec(wsgi_app)["paths"][path][method]
     assert operation["requestBody"]["content"]["application/json"]["schema"] == schema
+
+
+def test_message_schema_follows_the_configured_length(config):
+    app = create_app(config.replace(max_message_length=123))
+    operation = openapi.build_spec(app)["paths"]["/api/messages"]["post"]
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert schema == messages.message_schemas(123)[0]
 
 
 def test_admin_operation_documents_401_and_403(wsgi_app):
