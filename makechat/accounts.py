@@ -8,8 +8,8 @@ from makechat.auth import hash_password
 from makechat.db import is_duplicate_key
 from makechat.models import Token, User
 
-USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,32}$")
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+USERNAME_RE = re.compile(r"[A-Za-z0-9_.\-]{3,32}")
+EMAIL_RE = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+")
 MIN_PASSWORD = 8
 
 
@@ -22,12 +22,12 @@ class AccountConflict(AccountError):
 
 
 def check_username(username):
-    if not isinstance(username, str) or not USERNAME_RE.match(username):
+    if not isinstance(username, str) or not USERNAME_RE.fullmatch(username):
         raise AccountError("username must be 3 to 32 letters, digits, '_', '.' or '-'")
 
 
 def check_email(email):
-    if not isinstance(email, str) or len(email) > 254 or not EMAIL_RE.match(email):
+    if not isinstance(email, str) or len(email) > 254 or not EMAIL_RE.fullmatch(email):
         raise AccountError("email must be a valid email address")
 
 
