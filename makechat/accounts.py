@@ -1,16 +1,11 @@
 """Creating and changing accounts, shared by the API and the CLI."""
 
-import re
-
 from mongoengine.errors import NotUniqueError, OperationError
 
 from makechat.auth import hash_password
 from makechat.db import is_duplicate_key
 from makechat.models import Token, User
-
-USERNAME_RE = re.compile(r"[A-Za-z0-9_.\-]{3,32}")
-EMAIL_RE = re.compile(r"[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+")
-MIN_PASSWORD = 8
+from makechat.validation import EMAIL, PASSWORD, USERNAME, conforms
 
 
 class AccountError(ValueError):
@@ -22,18 +17,18 @@ class AccountConflict(AccountError):
 
 
 def check_username(username):
-    if not isinstance(username, str) or not USERNAME_RE.fullmatch(username):
-        raise AccountError("username must be 3 to 32 letters, digits, '_', '.' or '-'")
+    if not isinstance(username, str) or not conforms(username, USERNAME):
+        raise AccountError(f"username must be {USERNAME['x-rule']}")
 
 
 def check_email(email):
-    if not isinstance(email, str) or len(email) > 254 or not EMAIL_RE.fullmatch(email):
-        raise AccountError("email must be a valid email address")
+    if not isinstance(email, str) or not conforms(email, EMAIL):
+        raise AccountError(f"email must be {EMAIL['x-rule']}")
 
 
 def check_password_rules(password):
-    if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= 1024:
-        raise AccountError(f"password must be {MIN_PASSWORD} to 1024 characters")
+    if not isinstance(password, str) or not conforms(password, PASSWORD):
+        raise AccountError(f"password must be {PASSWORD['x-rule']}")
 
 
 def find_user(username):

@@ -50,6 +50,11 @@ Validator = jsonschema.validators.extend(jsonschema.Draft202012Validator,
                                          {"pattern": _pattern})
 
 
+def conforms(value, schema):
+    """Return True if a single value matches a field schema (the CLI's check)."""
+    return Validator(schema).is_valid(value)
+
+
 def object_schema(properties, required=()):
     """Return the schema of a JSON object with exactly these properties."""
     return {"type": "object", "properties": properties,
