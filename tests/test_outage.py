@@ -56,9 +56,9 @@ def until(check, timeout=20.0):
 
 
 def register(app, username):
-    response = app.post_json("/api/register", {"username": username, "password":
-                                               "outage pass 1", "email": f"{username}@example.com"},
-                             expect_errors=True)
+    body = {"username": username, "password": "outage pass 1",
+            "email": f"{username}@example.com"}
+    response = app.post_json("/api/register", body, expect_errors=True)
     assert response.status_int == 201, response.text
     return response.json["token"]
 

@@ -25,7 +25,8 @@ def ping_database(timeout):
             mongoengine.get_connection().admin.command("ping")
         return True
     except PyMongoError as error:
-        log.warning("health check: database did not answer: %s", str(error).splitlines()[0])
+        log.warning("health check: database did not answer: %s",
+                    str(error).split(", Timeout")[0][:200])
         return False
 
 
