@@ -5,8 +5,11 @@ import io
 import json
 import os
 import stat
+import subprocess
+import sys
 import tarfile
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import bson
 import pytest
@@ -222,6 +225,7 @@ BROKEN = {
     "truncated": lambda valid: valid[:len(valid) // 2],
     "corrupt": lambda valid: valid[:200] + bytes(b ^ 0xFF for b in valid[200:260]) + valid[260:],
     "empty archive": lambda valid: tar_gz([]),
+    "bad gzip checksum": lambda valid: valid[:-8] + bytes([valid[-8] ^ 0xFF]) + valid[-7:],
     "foreign file": lambda valid: tar_gz([("etc/passwd", b"root:x:0:0\n")]),
     "path traversal": lambda valid: tar_gz(good_members() + [("../evil.bson", b"")]),
     "absolute path": lambda valid: tar_gz(good_members() + [("/makechat/x.bson", b"")]),
@@ -332,6 +336,16 @@ def test_restore_command_round_trip(populated, tmp_path, env):
     assert run(["restore", path, "--drop"], env) == 0
     assert snapshot(populated) == before
     assert "restored" in env.stdout.getvalue()
+
+
+def test_plain_backup_command_writes_archive(populated, tmp_path, config):
+    """The manual's `docker exec makechat backup`: the console script, as a process."""
+    environ = dict(os.environ, MAKECHAT_MONGO_URI=config.mongo_uri)
+    result = subprocess.run([str(Path(sys.executable).with_name("backup")), "-o", str(tmp_path)],
+                            env=environ, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert Path(result.stdout.strip()).parent == tmp_path
+    assert len(backup.list_archives(tmp_path)) == 1
 
 
 def test_restore_command_missing_file_fails_one_line(env, tmp_path):
