@@ -123,6 +123,16 @@ def test_restore_without_drop_upserts_by_id(populated, tmp_path):
     assert populated.messages.find_one({"_id": later})["text"] == "later"
 
 
+def test_restore_without_drop_conflict_on_unique_index_fails_one_line(populated, tmp_path, env):
+    path = backup.write_backup(populated, tmp_path)
+    admin = populated.users.find_one({"username": "admin"})
+    populated.users.delete_one({"_id": admin["_id"]})
+    populated.users.insert_one(dict(admin, _id=ObjectId()))  # same username, new id
+    assert run(["restore", str(path)], env) == 1
+    error = env.stderr.getvalue()
+    assert error.count("\n") == 1 and "users" in error and "--drop" in error
+
+
 def test_archive_layout_matches_mongodump(populated, tmp_path):
     path = backup.write_backup(populated, tmp_path, now=NOW)
     assert path.name == "makechat-20261122-050512.tar.gz"
