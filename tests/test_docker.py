@@ -22,6 +22,7 @@ import yaml
 
 from makechat.config import load_config
 from makechat.devdb import free_port
+from makechat.resources.webclient import CONTENT_SECURITY_POLICY
 from tests.live import LiveServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -317,6 +318,13 @@ def test_web_serves_client_under_makechat(web):
     assert status == 200 and "<html" in body.lower()
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert web.get("/makechat/assets/app.js")[0] == 200
+
+
+@needs_nginx
+def test_web_sends_the_same_page_headers_as_serve(web):
+    _, headers, _ = web.get("/makechat/")
+    assert headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    assert headers["Referrer-Policy"] == "no-referrer"
 
 
 @needs_nginx
