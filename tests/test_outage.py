@@ -6,6 +6,7 @@ with SIGKILL (a crash, not a clean shutdown), and restarts it on the same
 port with the same data folder.
 """
 
+import threading
 import time
 
 import pytest
@@ -14,6 +15,7 @@ import webtest
 from makechat.app import create_app
 from makechat.config import Config
 from makechat.devdb import DatabaseServer
+from makechat.models import User
 from tests.live import LiveServer, http
 
 DB_TIMEOUT = 1.0
@@ -161,3 +163,42 @@ def test_live_server_answers_503_during_outage_and_recovers(outage_config, own_s
     app_lines = [line for line in output.splitlines() if "[outage-trace-1]" in line]
     assert any("makechat.errors" in line and "database unavailable" in line
                for line in app_lines), output[-3000:]
+
+
+def test_waiting_request_survives_outage_and_sees_later_post(outage_config, own_server):
+    """A follower parked on ?wait= while the database crashes neither hangs nor
+    errors past its wait; after recovery a post reaches the next wait."""
+    app = webtest.TestApp(create_app(outage_config.replace(poll_interval=0.1)))
+    token = register(app, "alice")
+    admin_headers = {"X-Auth-Token": token}
+    User.objects(username="alice").update_one(set__is_superuser=True)
+    room = app.post_json("/api/rooms", {"name": "ops"}, headers=admin_headers).json["_id"]["$oid"]
+    result = {}
+
+    def follow():
+        started = time.monotonic()
+        response = app.get(f"/api/messages?room={room}&after=0&wait=3", headers=admin_headers,
+                           expect_errors=True)
+        result.update(status=response.status_int, body=response.json,
+                      elapsed=time.monotonic() - started)
+
+    thread = threading.Thread(target=follow)
+    thread.start()
+    time.sleep(0.5)  # parked
+    crash(own_server)
+    thread.join(timeout=3 + BOUND)
+    assert not thread.is_alive()
+    assert result["status"] in (200, 503)
+    assert result["elapsed"] <= 3 + BOUND
+    if result["status"] == 200:
+        assert result["body"] == []
+    restarted = restart(own_server)
+    try:
+        posted = until(lambda: app.post_json("/api/messages", {"room": room, "text": "back"},
+                                             headers=admin_headers, expect_errors=True)
+                       .status_int == 201)
+        assert posted
+        follow()
+        assert result["status"] == 200 and [m["text"] for m in result["body"]] == ["back"]
+    finally:
+        restarted.stop()
