@@ -36,6 +36,7 @@ from pymongo import ReturnDocument
 from mongoengine.errors import NotUniqueError
 from pymongo.errors import DuplicateKeyError
 
+from makechat.ids import parse_id
 from makechat.models import Member, Message, Room, User, utcnow
 
 log = logging.getLogger(__name__)
@@ -386,7 +387,6 @@ class MessageStore:
 
     def seq_of(self, room_id, value):
         """Resolve a cursor (a message id of this room, or a seq number)."""
-        from makechat.ids import parse_id
         if isinstance(value, str) and value.isdigit() and len(value) < 16:
             return int(value)
         message_id = parse_id(value)

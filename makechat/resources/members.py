@@ -56,7 +56,8 @@ class MembersResource:
 class MemberResource:
     def _load(self, user, member_id):
         """Return (member, caller's membership) if the caller may see the room."""
-        member = Member.objects(id=parse_id(member_id)).first() if parse_id(member_id) else None
+        object_id = parse_id(member_id)
+        member = Member.objects(id=object_id).first() if object_id else None
         if member is None:
             raise chat.no_such("member")
         try:
