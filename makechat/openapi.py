@@ -219,13 +219,6 @@ OPERATIONS = {
          404: "no such room, or an invisible room you are not in",
          409: "another room has this name"},
         {200: "Room"}, tag="rooms"),
-    ("/api/rooms/{room_id}", "PUT"): Operation(
-        "Same as PATCH: change the fields given (owner or admin)",
-        {200: "changed", 400: "a parameter is unknown or breaks its rule",
-         403: "you are neither an owner of the room nor an admin",
-         404: "no such room, or an invisible room you are not in",
-         409: "another room has this name"},
-        {200: "Room"}, tag="rooms"),
     ("/api/rooms/{room_id}", "DELETE"): Operation(
         "Delete a room with its members and messages (owner or admin)",
         {204: "deleted", 403: "you are neither an owner of the room nor an admin",
@@ -322,6 +315,10 @@ OPERATIONS = {
               '"unavailable", "version", "title", "description"}`'},
         {200: "Health"}, tag="meta"),
 }
+# PUT /api/rooms/{room_id} is the same responder as PATCH (the manual lists both).
+OPERATIONS[("/api/rooms/{room_id}", "PUT")] = dataclasses.replace(
+    OPERATIONS[("/api/rooms/{room_id}", "PATCH")],
+    summary="Same as PATCH: change the fields given (owner or admin)")
 
 #: Causes shared by many operations, added where they apply.
 GENERIC_CAUSES = {
