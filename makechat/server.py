@@ -55,6 +55,11 @@ class MakechatServer(BaseApplication):
             "loglevel": config.log_level,
             "proc_name": "makechat",
         }
+        # NOTE: gunicorn >= 25.1 opens a control socket in $HOME by default;
+        # makechat does not use it, and two servers on one host would share
+        # its path, so it stays closed where the setting exists.
+        if "control_socket_disable" in self.cfg.settings:
+            settings["control_socket_disable"] = True
         for key, value in settings.items():
             self.cfg.set(key, value)
 

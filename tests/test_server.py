@@ -83,3 +83,9 @@ def test_run_command_then_admin_then_curl(tmp_path):
     assert "makechat user create -u admin" in output
     assert f"http://127.0.0.1:{port}/" in output
     assert launcher.returncode == 0
+
+
+def test_serve_opens_no_control_socket(live_env):
+    server = LiveServer(live_env).start()
+    _, output = server.stop()
+    assert "Control socket listening" not in output
