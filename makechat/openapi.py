@@ -74,6 +74,7 @@ SCHEMAS = {
                         "author": {"oneOf": [_ref("ObjectId"), {"type": "null"}]},
                         "author_username": {"type": "string"}, "text": {"type": "string"},
                         "created": TIME, "edited": {"oneOf": [TIME, {"type": "null"}]}}),
+    "Registration": _object({"registration": {"enum": ["open", "closed"]}}),
     "Health": _object({"status": {"enum": ["ok", "error"]},
                        "database": {"enum": ["ok", "unavailable"]},
                        "version": {"type": "string"}}),
@@ -143,6 +144,10 @@ OPERATIONS = {
         {200: "Session"},
         description="The token goes in the `X-Auth-Token` header of every later request.",
         tag="session"),
+    ("/api/register", "GET"): Operation(
+        "Is registration open on this server?",
+        {200: "'open' or 'closed' (the `registration` setting)"},
+        {200: "Registration"}, tag="session"),
     ("/api/register", "POST"): Operation(
         "Create an account and log in",
         {201: "the account exists and the token is in the body",

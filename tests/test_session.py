@@ -185,3 +185,16 @@ def test_token_secret_is_not_stored(app, make_user, raw_db):
     dump = repr(list(raw_db.tokens.find()))
     assert token not in dump
     assert Token.objects(owner=user.id).count() == 2
+
+
+def test_registration_status_open(app):
+    resp = app.get("/api/register")
+    assert resp.status_int == 200
+    assert resp.json == {"registration": "open"}
+
+
+def test_registration_status_closed(config):
+    from webtest import TestApp
+    from makechat.app import create_app
+    app = TestApp(create_app(config.replace(registration="closed")))
+    assert app.get("/api/register").json == {"registration": "closed"}

@@ -203,11 +203,23 @@ def test_register_creates_an_account_and_signs_in(first_browser):
     assert username in first_browser.find("#nav").text
 
 
+def test_log_in_form_offers_register_when_open(first_browser):
+    first_browser.open("/")
+    first_browser.sign_out()
+    first_browser.open("/")
+    link = first_browser.find("#login-heading ~ p a[href='#/register']")
+    assert link.text == "Register"
+
+
 def test_register_when_closed_says_so(first_browser, web_db_uri):
     closed = LiveServer(server_environ(web_db_uri, registration="closed")).start()
     browser_base = first_browser.base_url
     first_browser.base_url = closed.url
     try:
+        first_browser.open("/")
+        first_browser.wait_until(lambda: first_browser.find_all("p[data-registration=closed]"),
+                                 message="the log-in form never asked GET /api/register")
+        assert not first_browser.find_all("a[href='#/register']")[0].is_displayed()
         first_browser.open("/#/register")
         first_browser.fill("input[name=username]", unique("hopeful"))
         first_browser.fill("input[name=email]", "hopeful@example.com")

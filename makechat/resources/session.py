@@ -55,10 +55,14 @@ class LoginResource:
 
 
 class RegisterResource:
-    """POST /api/register: anyone may create an account while registration is open."""
+    """/api/register: anyone may create an account while registration is open."""
 
     def __init__(self, config):
         self.config = config
+
+    def on_get(self, req, resp):
+        """Say whether anyone may register here (clients hide the form if not)."""
+        resp.media = {"registration": self.config.registration}
 
     def on_post(self, req, resp):
         if not self.config.registration_open:

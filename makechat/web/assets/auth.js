@@ -1,6 +1,6 @@
 // The log-in and register forms, shared by the chat page and the admin page.
 
-import { signIn, errorText } from "./api.js";
+import { request, signIn, errorText } from "./api.js";
 import { h, field, notice, busy } from "./dom.js";
 
 /** Return the log-in view; onSignedIn(user) runs after a successful log-in. */
@@ -10,13 +10,24 @@ export function loginView({ onSignedIn, registerHref, message, heading = "Log in
     required: true, maxlength: 254 });
   const password = field("Password", { name: "password", type: "password",
     autocomplete: "current-password", required: true, maxlength: 1024 });
+  // The Register link shows only where registration is open (GET /api/register).
+  const registerLine = registerHref &&
+    h("p", { hidden: true }, "No account yet? ", h("a", { href: registerHref }, "Register"));
+  if (registerLine) {
+    request("GET", "/api/register")
+      .then(({ data }) => {
+        registerLine.dataset.registration = data.registration;
+        registerLine.hidden = data.registration !== "open";
+      })
+      .catch(() => { registerLine.hidden = false; });
+  }
   const form = h("form", { className: "card", "aria-labelledby": "login-heading" },
     h("h1", { id: "login-heading" }, heading),
     status.element,
     username.field,
     password.field,
     h("button", { type: "submit", className: "primary" }, "Log in"),
-    registerHref && h("p", {}, "No account yet? ", h("a", { href: registerHref }, "Register")));
+    registerLine);
   if (message) status.info(message);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
