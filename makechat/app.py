@@ -22,9 +22,8 @@ def create_app(config):
         JSONDiscipline(max_body=config.max_body),
         EnsureIndexes(db.IndexGate()),
     ])
-    handlers = json_handlers()
-    app.req_options.media_handlers.update(handlers)
-    app.resp_options.media_handlers.update(handlers)
+    # NOTE: responses only: JSONDiscipline parses request bodies itself.
+    app.resp_options.media_handlers.update(json_handlers())
     app.req_options.strip_url_path_trailing_slash = True
     errors.register(app)
 

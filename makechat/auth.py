@@ -2,7 +2,6 @@
 
 import base64
 import hashlib
-import hmac
 import ipaddress
 import secrets
 import string
@@ -82,9 +81,6 @@ def user_for_token(secret):
         token.last_used = now
     return user, token
 
-
-def same_secret(a, b):
-    return hmac.compare_digest(a, b)
 
 
 class TrustedProxies:

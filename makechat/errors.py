@@ -60,8 +60,6 @@ def database_unavailable(req, resp, ex, params):
 
 
 def unexpected(req, resp, ex, params):
-    if isinstance(ex, falcon.HTTPError):
-        raise ex
     request_id = getattr(req.context, "request_id", "-")
     log.exception("unhandled error in %s %s (request %s)", req.method, req.path, request_id)
     raise falcon.HTTPInternalServerError(
