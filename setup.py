@@ -28,6 +28,10 @@ setup(
         # jsonschema: request bodies are validated against the same schemas
         # that /api/openapi.json publishes.
         "jsonschema>=4.18",
+        # confusable_homoglyphs: Unicode's confusables data (UTS #39), from which
+        # makechat.names builds the look-alike key that keeps room names and
+        # usernames unique ("\u0440ublic" is "public").
+        "confusable-homoglyphs>=3.3",
     ],
     extras_require={
         "test": [

@@ -5,6 +5,7 @@ from mongoengine.errors import NotUniqueError, OperationError
 from makechat.auth import hash_password
 from makechat.db import is_duplicate_key
 from makechat.models import Token, User
+from makechat.names import skeleton
 from makechat.validation import EMAIL, PASSWORD, USERNAME, conforms
 
 
@@ -47,9 +48,14 @@ def create_user(username, email, password, *, rounds, is_superuser=False, is_act
     check_password_rules(password)
     if User.objects(username_key=username.lower()).first():
         raise AccountConflict(f"username {username!r} is already taken")
+    look_alike = User.objects(username_skeleton=skeleton(username)).first()
+    if look_alike:
+        raise AccountConflict(f"username {username!r} looks too much like "
+                              f"{look_alike.username!r}, which is taken")
     if User.objects(email_key=email.lower()).first():
         raise AccountConflict(f"email {email!r} is already in use")
     user = User(username=username, username_key=username.lower(),
+                username_skeleton=skeleton(username),
                 email=email, email_key=email.lower(),
                 password=hash_password(password, rounds),
                 is_superuser=bool(is_superuser), is_active=bool(is_active))

@@ -7,19 +7,24 @@ from makechat import db, errors
 from makechat.auth import LoginLimiter, TrustedProxies
 from makechat.chat import MessageStore
 from makechat.media import JSON_UTF8, json_handlers
+from makechat.throttle import Throttle
 from makechat.middleware import EnsureIndexes, JSONDiscipline, RequestId
 from makechat.resources import (health, members, messages, openapi, rooms, session, tokens,
                                  users, webclient)
-from makechat.watcher import RoomWatcher
+from makechat.watcher import RoomWatcher, WaitQuota
 
 
 def create_app(config):
     """Return the WSGI app for this config. Connects lazily: nothing touches the
     database until the first request."""
     db.connect(config)
+    proxies = TrustedProxies(config.trusted_proxies)
     app = falcon.App(media_type=JSON_UTF8, middleware=[
         RequestId(),
-        JSONDiscipline(max_body=config.max_body),
+        JSONDiscipline(max_body=config.max_body, max_depth=config.max_json_depth,
+                       body_timeout=config.body_timeout,
+                       max_readers=config.max_body_reads_per_address,
+                       client_address=proxies.client_address),
         EnsureIndexes(db.IndexGate()),
     ])
     # NOTE: responses only: JSONDiscipline parses request bodies itself.
@@ -27,16 +32,17 @@ def create_app(config):
     app.req_options.strip_url_path_trailing_slash = True
     errors.register(app)
 
-    limiter = LoginLimiter(config)
-    proxies = TrustedProxies(config.trusted_proxies)
+    throttle = Throttle()
+    limiter = LoginLimiter(config, throttle)
 
     app.add_route("/api/login", session.LoginResource(config, limiter, proxies))
-    app.add_route("/api/register", session.RegisterResource(config))
+    app.add_route("/api/register", session.RegisterResource(config, throttle, proxies))
     app.add_route("/api/logout", session.LogoutResource())
-    app.add_route("/api/tokens", tokens.TokensResource())
+    app.add_route("/api/tokens", tokens.TokensResource(config))
     app.add_route("/api/tokens/{token_id}", tokens.TokenResource())
     app.add_route("/api/users", users.UsersResource(config))
-    app.add_route("/api/users/me", users.MeResource(config))
+    app.add_route("/api/users/me", users.MeResource(config, throttle))
+    app.add_route("/api/users/lookup", users.UserLookupResource())
     app.add_route("/api/users/{user_id}", users.UserResource(config))
 
     watcher = RoomWatcher(config.poll_interval, advance=None)
@@ -46,7 +52,8 @@ def create_app(config):
     app.add_route("/api/rooms/{room_id}", rooms.RoomResource())
     app.add_route("/api/members", members.MembersResource())
     app.add_route("/api/members/{member_id}", members.MemberResource())
-    app.add_route("/api/messages", messages.MessagesResource(config, store, watcher))
+    app.add_route("/api/messages", messages.MessagesResource(
+        config, store, watcher, WaitQuota(config.max_waiting_per_user)))
     app.add_route("/api/messages/{message_id}", messages.MessageResource(config, store))
     app.add_route("/api/openapi.json", openapi.OpenAPIResource(app))
     app.add_route("/api/health", health.HealthResource(config))

@@ -8,8 +8,10 @@ import string
 from datetime import timedelta
 
 import bcrypt
+from mongoengine.errors import NotUniqueError
 
-from makechat.models import LoginFailure, Token, User, utcnow
+from makechat.models import KnownAddress, Token, User, utcnow
+from makechat.throttle import Rule
 
 TOKEN_ALPHABET = string.ascii_lowercase + string.digits
 TOKEN_LENGTH = 32  # 36**32, about 165 bits
@@ -25,17 +27,42 @@ def _prehash(password):
     return base64.b64encode(digest)
 
 
-def hash_password(password, rounds):
-    """Return the bcrypt hash (str) of a password."""
+def offload(function, *args):
+    """Run CPU-bound work (a bcrypt hash) off the event loop.
+
+    Under gunicorn's gevent worker a bcrypt check would stop every other
+    request of the process for its whole duration (about 0.2 s at cost 12),
+    so it runs in gevent's thread pool (bcrypt releases the GIL); under
+    gthread or without gevent the caller is already a thread of its own."""
+    try:
+        import gevent.monkey
+    except ImportError:  # pragma: no cover - gevent is a dependency
+        return function(*args)
+    if gevent.monkey.is_module_patched("threading"):
+        import gevent
+        return gevent.get_hub().threadpool.apply(function, args)
+    return function(*args)
+
+
+def _hash(password, rounds):
     return bcrypt.hashpw(_prehash(password), bcrypt.gensalt(rounds)).decode("ascii")
 
 
-def check_password(password, hashed):
-    """Return True if the password matches the stored hash."""
+def _check(password, hashed):
     try:
         return bcrypt.checkpw(_prehash(password), hashed.encode("ascii"))
     except ValueError:
         return False
+
+
+def hash_password(password, rounds):
+    """Return the bcrypt hash (str) of a password."""
+    return offload(_hash, password, rounds)
+
+
+def check_password(password, hashed):
+    """Return True if the password matches the stored hash."""
+    return offload(_check, password, hashed)
 
 
 _DUMMY_HASHES = {}
@@ -54,17 +81,76 @@ def token_digest(secret):
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def issue_token(user, name):
+class TooManyTokens(Exception):
+    """The user already holds max_tokens_per_user tokens."""
+
+    def __init__(self, limit):
+        super().__init__(f"You hold {limit} tokens, the most allowed; revoke some with "
+                         "DELETE /api/tokens/{token_id}.")
+        self.limit = limit
+
+
+def _free_slot(user_id, limit, now):
+    """Return the lowest token slot of a user not in use, or None."""
+    collection = Token._get_collection()
+    # Expired tokens give their slots back.
+    collection.delete_many({"owner": user_id, "expires": {"$lte": now}})
+    used = {doc.get("slot") for doc in collection.find({"owner": user_id}, {"slot": 1})}
+    return next((slot for slot in range(limit) if slot not in used), None)
+
+
+def issue_token(user, name, *, max_tokens, expires_in=None, make_room=False):
     """Create a token for a user; return (document, secret). The secret is
-    shown to the client once and never stored."""
+    shown to the client once and never stored.
+
+    A user holds at most ``max_tokens``: each token takes one of that many
+    numbered slots under the unique (owner, slot) index, so parallel
+    requests cannot exceed the cap. With ``make_room`` (logging in) the
+    least recently used login token is revoked to make room; otherwise a
+    full set raises TooManyTokens."""
     secret = "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(TOKEN_LENGTH))
-    token = Token(owner=user.id, name=name, digest=token_digest(secret))
-    token.save(force_insert=True)
-    return token, secret
+    now = utcnow()
+    expires = now + timedelta(seconds=expires_in) if expires_in else None
+    for _ in range(max_tokens + 5):
+        slot = _free_slot(user.id, max_tokens, now)
+        if slot is None:
+            if not (make_room and _revoke_stalest_login(user.id)):
+                raise TooManyTokens(max_tokens)
+            continue
+        token = Token(owner=user.id, name=name, digest=token_digest(secret), slot=slot,
+                      created=now, expires=expires)
+        try:
+            token.save(force_insert=True)
+        except NotUniqueError:
+            continue  # a parallel request took this slot
+        return token, secret
+    raise TooManyTokens(max_tokens)
+
+
+def _revoke_stalest_login(user_id):
+    stalest = Token.objects(owner=user_id, name__in=("login", "register")) \
+        .order_by("last_used", "created").first()
+    if stalest is None:
+        return False
+    stalest.delete()
+    return True
+
+
+def token_from_headers(req_get_header):
+    """Return the secret of ``X-Auth-Token``, else of ``Authorization: Bearer``."""
+    secret = req_get_header("X-Auth-Token")
+    if secret:
+        return secret.strip()
+    authorization = req_get_header("Authorization") or ""
+    scheme, _, credentials = authorization.strip().partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    return None
 
 
 def user_for_token(secret):
-    """Return (user, token) for a valid secret of an active user, else (None, None).
+    """Return (user, token) for a valid, unexpired secret of an active user,
+    else (None, None).
 
     One indexed lookup by digest, one by _id; no bcrypt per request."""
     if not isinstance(secret, str) or len(secret) != TOKEN_LENGTH:
@@ -72,15 +158,16 @@ def user_for_token(secret):
     token = Token.objects(digest=token_digest(secret)).first()
     if token is None:
         return None, None
+    now = utcnow()
+    if token.expires is not None and token.expires <= now:
+        return None, None
     user = User.objects(id=token.owner).first()
     if user is None or not user.is_active:
         return None, None
-    now = utcnow()
     if token.last_used is None or now - token.last_used > LAST_USED_RESOLUTION:
         Token.objects(id=token.id).update_one(set__last_used=now)
         token.last_used = now
     return user, token
-
 
 
 class TrustedProxies:
@@ -112,34 +199,44 @@ class TrustedProxies:
 
 
 class LoginLimiter:
-    """Count failed logins in the database (so every process and machine
-    shares the count) per username and per client address."""
+    """Throttle password guessing without letting an attacker lock the owner
+    out (OWASP's authentication guidance):
 
-    def __init__(self, config):
-        self.window = timedelta(seconds=config.login_window)
-        self.limits = {"user": config.login_max_failures_per_user,
-                       "addr": config.login_max_failures_per_address}
+    - per username *and* client address, strict (``login_max_failures_per_user_address``);
+    - per client address, over all usernames (``login_max_failures_per_address``);
+    - per username over all addresses, looser (``login_max_failures_per_user``),
+      and *not* applied to an address the user logged in from before
+      (``login_known_address_days``): others' failures cannot block the owner.
 
-    def retry_after(self, username_key, address):
-        """Return seconds to wait if either counter is at its limit, else 0."""
-        since = utcnow() - self.window
-        wait = 0
-        for kind, value in (("user", username_key), ("addr", address)):
-            failures = LoginFailure.objects(key=f"{kind}:{value}", at__gte=since)
-            if failures.count() >= self.limits[kind]:
-                oldest = failures.order_by("at").only("at").first()
-                remaining = (oldest.at + self.window - utcnow()).total_seconds()
-                wait = max(wait, int(remaining) + 1)
-        return wait
+    Each attempt claims its slots before the password is checked (see
+    makechat.throttle), so the limits hold exactly under parallel requests;
+    a successful login gives its slots back and clears its pair's count."""
 
-    def record_failure(self, username_key, address):
-        now = utcnow()
-        LoginFailure.objects.insert([
-            LoginFailure(key=f"user:{username_key}", at=now),
-            LoginFailure(key=f"addr:{address}", at=now),
-        ], load_bulk=False)
-        # NOTE: no TTL indexes on FerretDB v1, so expired entries are pruned here.
-        LoginFailure.objects(at__lt=now - self.window).delete()
+    def __init__(self, config, throttle):
+        self.throttle = throttle
+        window = config.login_window
+        title = "Too many failed logins"
+        self.pair = Rule("login-pair", config.login_max_failures_per_user_address, window, title)
+        self.account = Rule("login-user", config.login_max_failures_per_user, window, title)
+        self.address = Rule("login-addr", config.login_max_failures_per_address, window, title)
+        self.known_for = timedelta(days=config.login_known_address_days)
 
-    def record_success(self, username_key):
-        LoginFailure.objects(key=f"user:{username_key}").delete()
+    def begin(self, username_key, address, user=None):
+        """Claim this attempt's slots; return Claims, or raise throttle.Refused."""
+        pairs = [(self.pair, f"{username_key}|{address}"), (self.address, address)]
+        if not (user is not None and self.is_known(user, address)):
+            pairs.append((self.account, username_key))
+        return self.throttle.claim(pairs)
+
+    def is_known(self, user, address):
+        since = utcnow() - self.known_for
+        return KnownAddress.objects(user=user.id, address=address, last__gte=since).first() \
+            is not None
+
+    def succeeded(self, claims, user, username_key, address):
+        """The password was right: the attempt does not count, and the address
+        becomes (or stays) known for the user."""
+        claims.release()
+        self.throttle.forget(self.pair, f"{username_key}|{address}")
+        KnownAddress.objects(user=user.id, address=address).update_one(
+            set__last=utcnow(), upsert=True)

@@ -26,6 +26,7 @@ number of processes, with no transactions (FerretDB has none).
 
 import logging
 import random
+import re
 import threading
 import time
 from datetime import timedelta
@@ -47,6 +48,8 @@ ROLES = ("owner", "member")
 MAX_POST_ATTEMPTS = 20
 #: The most seqs one walk of the mark looks at; a longer backlog takes more walks.
 WALK_LIMIT = 1000
+#: A seq as a cursor: ASCII digits only, small enough for an int64.
+SEQ_TEXT = re.compile(r"[0-9]{1,15}")
 
 
 # ---------------------------------------------------------------- access
@@ -101,8 +104,12 @@ def room_ids_of(user):
     return [member.room for member in Member.objects(user=user.id).only("room")]
 
 
-def room_json(room, member_ids, role):
-    return {
+def room_json(room, member_ids, role, see_members=True):
+    """A room as the API shows it. SECURITY: who is in a closed room (its
+    members, its creator) and how far it has got (last_seq) are for its
+    members and admins only; others see that it exists (it is visible), what
+    it is called and what it is about."""
+    shown = {
         "_id": room.id,
         "name": room.name,
         "topic": room.topic,
@@ -114,6 +121,15 @@ def room_json(room, member_ids, role):
         "role": role,
         "last_seq": room.committed_seq,
     }
+    if not see_members:
+        del shown["members"], shown["last_seq"], shown["created_by"]
+    return shown
+
+
+def may_see_members(user, room, member):
+    """Members and admins see a room's members; so does anyone who may see an
+    open room, since they could join it and see them anyway."""
+    return member is not None or user.is_superuser or room.is_open
 
 
 def rooms_json(rooms, user):
@@ -124,7 +140,9 @@ def rooms_json(rooms, user):
         members[member.room].append(member.user)
         if member.user == user.id:
             roles[member.room] = member.role
-    return [room_json(room, members[room.id], roles.get(room.id)) for room in rooms]
+    return [room_json(room, members[room.id], roles.get(room.id),
+                      see_members=room.is_open or room.id in roles or user.is_superuser)
+            for room in rooms]
 
 
 def member_json(member):
@@ -146,15 +164,20 @@ def add_member(room, user, role="member"):
 def ensure_an_owner(room_id):
     """If members remain but no owner does, promote the longest-standing member.
 
-    Run after every removal or demotion, so two owners leaving at once still
-    leave the room with an owner."""
-    if Member.objects(room=room_id, role="owner").first() is not None:
-        return None
-    heir = Member.objects(room=room_id).order_by("joined", "id").first()
-    if heir is not None:
+    Run after every removal *and* every demotion: the last-owner checks count
+    and then write, so two owners demoting or removing each other at the same
+    moment can both pass them. Whatever ran last, its own call here sees the
+    room as it ended up and gives it an owner again. Looping covers an heir
+    who leaves while being promoted."""
+    for _ in range(10):
+        if Member.objects(room=room_id, role="owner").first() is not None:
+            return None
+        heir = Member.objects(room=room_id).order_by("joined", "id").first()
+        if heir is None:
+            return None
         Member.objects(id=heir.id).update_one(set__role="owner")
-        log.info("room %s: promoted %s to owner after the last owner left", room_id, heir.username)
-    return heir
+        log.info("room %s: promoted %s to owner: no owner was left", room_id, heir.username)
+    return None
 
 
 def delete_room(room):
@@ -282,6 +305,12 @@ class MessageStore:
                 log.info("room %s: seq %s is taken; posting under a new one", room_id, seq)
                 self._catch_up(room_id)
                 continue
+            except Exception:
+                # SECURITY: the number is spent but nothing was stored (the
+                # database refused the document, or went away): fill it with
+                # a tombstone now, so followers never wait gap_timeout on it.
+                self._give_back(room_id, seq)
+                raise
             self._commit(room_id, seq)
             return document, False
         raise PostFailed(f"could not post in room {room_id}")
@@ -322,6 +351,14 @@ class MessageStore:
             # numbers already landed: walk to find how far the mark may go.
             mark = self.advance(room_id)
         self.on_commit(room_id, mark)
+
+    def _give_back(self, room_id, seq):
+        """Tombstone a seq whose insert failed, if the database lets us."""
+        try:
+            self._punch(room_id, seq)
+            self._commit(room_id, seq)
+        except Exception:  # noqa: BLE001 - readers punch it after gap_timeout
+            log.warning("room %s: could not give back seq %s", room_id, seq, exc_info=True)
 
     def _punch(self, room_id, seq):
         """Fill seq with a tombstone; return False if a message got there first."""
@@ -387,7 +424,8 @@ class MessageStore:
 
     def seq_of(self, room_id, value):
         """Resolve a cursor (a message id of this room, or a seq number)."""
-        if isinstance(value, str) and value.isdigit() and len(value) < 16:
+        # NOTE: str.isdigit() also accepts "²" and other digits int() refuses.
+        if isinstance(value, str) and SEQ_TEXT.fullmatch(value):
             return int(value)
         message_id = parse_id(value)
         message = self.messages.find_one({"_id": message_id, "room": room_id}, {"seq": 1}) \

@@ -46,14 +46,38 @@ SETTINGS = (
             "bcrypt cost factor for password hashes (4-31; each step doubles the work)."),
     Setting("max_body", int, 65536,
             "Largest request body accepted, in bytes; larger bodies get 413."),
+    Setting("body_timeout", float, 15.0,
+            "Seconds a client has to send a whole request body once its headers "
+            "arrived; a slower body gets 408 and its connection is closed."),
+    Setting("max_body_reads_per_address", int, 50,
+            "Request bodies one client address may be sending to one worker process "
+            "at the same time; more get 429 at once (slow senders cannot take every "
+            "connection)."),
+    Setting("max_json_depth", int, 32,
+            "Deepest nesting of arrays and objects accepted in a JSON body; deeper "
+            "bodies get 400."),
     Setting("max_message_length", int, 4000,
             "Longest message text, in characters."),
     Setting("login_window", int, 900,
             "Seconds over which failed logins are counted."),
-    Setting("login_max_failures_per_user", int, 10,
-            "Failed logins for one username within login_window before 429."),
+    Setting("login_max_failures_per_user_address", int, 10,
+            "Failed logins for one username from one client address within "
+            "login_window before that address gets 429 for that username."),
+    Setting("login_max_failures_per_user", int, 50,
+            "Failed logins for one username from all addresses within login_window "
+            "before 429 for addresses it never logged in from (its known addresses "
+            "keep working, so others' guesses cannot lock the owner out)."),
     Setting("login_max_failures_per_address", int, 100,
             "Failed logins from one client address within login_window before 429."),
+    Setting("login_known_address_days", int, 90,
+            "Days a client address stays known for a user after a successful login."),
+    Setting("register_max_per_address", int, 20,
+            "Registrations (POST /api/register) from one client address within "
+            "register_window before 429."),
+    Setting("register_window", int, 3600,
+            "Seconds over which registrations are counted."),
+    Setting("max_tokens_per_user", int, 100,
+            "API tokens one user may hold at once (logins count); beyond it 409."),
     Setting("trusted_proxies", str, "",
             "Comma-separated addresses or networks of reverse proxies whose "
             "X-Forwarded-For header is believed (for per-address login limits)."),
@@ -61,6 +85,9 @@ SETTINGS = (
             "Seconds between the database polls that wake waiting message requests."),
     Setting("max_wait", float, 30.0,
             "Longest 'wait' a client may ask for on GET /api/messages, in seconds."),
+    Setting("max_waiting_per_user", int, 20,
+            "Waiting requests (?wait=) one user may hold open in one worker process; "
+            "more get 429 with Retry-After."),
     Setting("gap_timeout", float, 5.0,
             "Seconds a message sequence number may stay allocated but unwritten (a "
             "writer died mid-post) before readers skip it; the writer, if alive, "
@@ -94,13 +121,22 @@ class Config:
     registration: str = "open"
     bcrypt_rounds: int = 12
     max_body: int = 65536
+    body_timeout: float = 15.0
+    max_body_reads_per_address: int = 50
+    max_json_depth: int = 32
     max_message_length: int = 4000
     login_window: int = 900
-    login_max_failures_per_user: int = 10
+    login_max_failures_per_user_address: int = 10
+    login_max_failures_per_user: int = 50
     login_max_failures_per_address: int = 100
+    login_known_address_days: int = 90
+    register_max_per_address: int = 20
+    register_window: int = 3600
+    max_tokens_per_user: int = 100
     trusted_proxies: str = ""
     poll_interval: float = 0.25
     max_wait: float = 30.0
+    max_waiting_per_user: int = 20
     gap_timeout: float = 5.0
     backup_dir: str = "~/makechat-backups"
     host: str = "127.0.0.1"
@@ -120,10 +156,13 @@ class Config:
             raise ConfigError("bcrypt_rounds must be between 4 and 31")
         for name in ("max_body", "max_message_length", "login_window", "workers",
                      "worker_connections", "login_max_failures_per_user",
-                     "login_max_failures_per_address"):
+                     "login_max_failures_per_address", "login_max_failures_per_user_address",
+                     "login_known_address_days", "register_max_per_address",
+                     "register_window", "max_tokens_per_user", "max_waiting_per_user",
+                     "max_body_reads_per_address", "max_json_depth"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be a positive number")
-        for name in ("db_timeout", "poll_interval", "max_wait", "gap_timeout"):
+        for name in ("db_timeout", "poll_interval", "max_wait", "gap_timeout", "body_timeout"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be greater than zero")
 

@@ -1,5 +1,6 @@
 """Database connection and index management."""
 
+import itertools
 import logging
 import threading
 
@@ -45,9 +46,66 @@ def connect(config, alias="default"):
 
 
 def ensure_indexes():
-    """Create every declared index (idempotent)."""
+    """Bring stored documents up to the current schema, then create every
+    declared index (both idempotent)."""
+    migrate(mongoengine.get_db())
     for document in ALL_DOCUMENTS:
         document.ensure_indexes()
+
+
+def migrate(database):
+    """Fill in what older versions did not store, so the unique indexes can
+    be built: token slots, and look-alike-proof keys for room names and
+    usernames. Each step only touches documents that need it."""
+    from makechat.names import skeleton
+
+    # login_failures (before 0.3) counted failed logins; "attempts" replaced
+    # it and its entries expire within minutes anyway.
+    if "login_failures" in database.list_collection_names():
+        database.drop_collection("login_failures")
+    _number_token_slots(database.tokens)
+    _rekey(database.rooms, "name", "name_key", skeleton)
+    _rekey(database.users, "username", "username_skeleton", skeleton)
+
+
+def _number_token_slots(tokens):
+    owners = {}
+    for token in tokens.find({"slot": {"$exists": False}}, {"owner": 1}).sort("_id", 1):
+        owner = token["owner"]
+        if owner not in owners:
+            used = {doc["slot"] for doc in tokens.find({"owner": owner, "slot": {"$exists": True}},
+                                                       {"slot": 1})}
+            owners[owner] = (slot for slot in itertools.count() if slot not in used)
+        tokens.update_one({"_id": token["_id"]}, {"$set": {"slot": next(owners[owner])}})
+
+
+def _rekey(collection, field, key_field, make_key):
+    """Set key_field = make_key(field) where it differs. A key that another
+    document holds (two old names that now count as look-alikes) gets the
+    document's id appended, with a warning, so old data never blocks the
+    unique index; the older document keeps the plain key."""
+    documents = list(collection.find({}, {field: 1, key_field: 1}).sort("_id", 1))
+    wanted = {document["_id"]: make_key(document.get(field, "")) for document in documents}
+    holders = {}
+    for document in documents:
+        holders.setdefault(wanted[document["_id"]], document["_id"])
+    for document in documents:
+        key = wanted[document["_id"]]
+        if holders[key] != document["_id"]:
+            log.warning("%s %s: %r looks like the %s of %s; keeping it distinct",
+                        collection.name, document["_id"], document.get(field), field,
+                        holders[key])
+            key = f"{key}#{document['_id']}"
+        if document.get(key_field) == key:
+            continue
+        try:
+            collection.update_one({"_id": document["_id"]}, {"$set": {key_field: key}})
+        except pymongo.errors.PyMongoError as error:
+            if not is_duplicate_key(error):
+                raise
+            # Another document still holds this as its old key.
+            collection.update_one({"_id": document["_id"]},
+                                  {"$set": {key_field: f"{key}#{document['_id']}"}})
 
 
 class IndexGate:

@@ -6,7 +6,11 @@ import falcon
 import mongoengine.errors
 from bson.errors import InvalidId
 
+from makechat.accounts import AccountConflict, AccountError
+from makechat.auth import TooManyTokens
 from makechat.db import UNAVAILABLE_ERRORS
+from makechat.throttle import Refused
+from makechat.watcher import TooManyWaiting
 from makechat.media import JSON_UTF8, dumps
 
 log = logging.getLogger("makechat.errors")
@@ -59,6 +63,33 @@ def database_unavailable(req, resp, ex, params):
         retry_after=5)
 
 
+def throttled(req, resp, ex, params):
+    raise falcon.HTTPTooManyRequests(title=ex.rule.title, description=str(ex),
+                                     retry_after=ex.retry_after)
+
+
+def too_many_tokens(req, resp, ex, params):
+    raise falcon.HTTPConflict(title="Too many tokens", description=str(ex))
+
+
+def account_conflict(req, resp, ex, params):
+    raise falcon.HTTPConflict(title="Already exists", description=f"{_sentence(ex)}")
+
+
+def account_error(req, resp, ex, params):
+    raise falcon.HTTPBadRequest(title="Invalid parameter", description=f"{_sentence(ex)}")
+
+
+def _sentence(error):
+    text = str(error)
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+def too_many_waiting(req, resp, ex, params):
+    raise falcon.HTTPTooManyRequests(title="Too many waiting requests", description=str(ex),
+                                     retry_after=5)
+
+
 def unexpected(req, resp, ex, params):
     request_id = getattr(req.context, "request_id", "-")
     log.exception("unhandled error in %s %s (request %s)", req.method, req.path, request_id)
@@ -75,4 +106,9 @@ def register(app):
     app.add_error_handler(InvalidId, not_found)
     app.add_error_handler(mongoengine.errors.ValidationError, invalid_document)
     app.add_error_handler(UNAVAILABLE_ERRORS, database_unavailable)
+    app.add_error_handler(Refused, throttled)
+    app.add_error_handler(AccountError, account_error)
+    app.add_error_handler(AccountConflict, account_conflict)
+    app.add_error_handler(TooManyTokens, too_many_tokens)
+    app.add_error_handler(TooManyWaiting, too_many_waiting)
     app.set_error_serializer(serialize_error)

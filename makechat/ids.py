@@ -1,14 +1,24 @@
 """Parsing ids that arrive in paths, query strings and bodies."""
 
+import re
+
 import falcon
 from bson import ObjectId
 from bson.errors import InvalidId
 
 
+#: ``{"$oid": "..."}`` written out, as copied from a response into a URL.
+_OID_TEXT = re.compile(r'\{ *"\$oid" *: *"([0-9a-fA-F]{24})" *\}')
+
+
 def parse_id(value):
-    """Return the ObjectId of a 24-hex-digit string (or {"$oid": ...}), else None."""
+    """Return the ObjectId of 24 hex digits, of ``{"$oid": ...}`` (a body's
+    object, or its text in a path or query string), else None."""
     if isinstance(value, dict) and set(value) == {"$oid"}:
         value = value["$oid"]
+    elif isinstance(value, str) and value.startswith("{"):
+        match = _OID_TEXT.fullmatch(value)
+        value = match.group(1) if match else None
     if not isinstance(value, str) or len(value) != 24:
         return None
     try:

@@ -21,10 +21,13 @@ def utcnow():
 
 class User(Document):
     """An account. ``username_key``/``email_key`` hold the lower-cased forms
-    so that uniqueness ignores case ("Admin" cannot impersonate "admin")."""
+    so that uniqueness ignores case ("Admin" cannot impersonate "admin");
+    ``username_skeleton`` is the look-alike key (makechat.names.skeleton), so
+    "adrnin" cannot sit next to "admin" either. Logins look up username_key."""
 
     username = StringField(required=True)
     username_key = StringField(required=True, unique=True)
+    username_skeleton = StringField(required=True, unique=True)
     email = StringField(required=True)
     email_key = StringField(required=True, unique=True)
     password = StringField(required=True)  # bcrypt hash, never the password
@@ -53,11 +56,14 @@ class Token(Document):
     owner = ObjectIdField(required=True)
     name = StringField(required=True)
     digest = StringField(required=True, unique=True)
+    # One of the owner's max_tokens_per_user numbered slots (see issue_token).
+    slot = IntField(required=True)
     created = DateTimeField(default=utcnow)
     last_used = DateTimeField()
+    expires = DateTimeField()  # None: until revoked
 
     meta = {"collection": "tokens", "auto_create_index": False,
-            "indexes": ["owner"]}
+            "indexes": [{"fields": ("owner", "slot"), "unique": True}]}
 
     def to_public(self):
         return {
@@ -65,22 +71,41 @@ class Token(Document):
             "name": self.name,
             "created": self.created,
             "last_used": self.last_used,
+            "expires": self.expires,
         }
 
 
-class LoginFailure(Document):
-    """One failed login, counted per username and per client address."""
+class Attempt(Document):
+    """One counted attempt (a failed login, a registration, a password check)
+    holding numbered slot ``slot`` of its ``key`` until it is older than the
+    key's window. The unique (key, slot) index is what makes a limit exact
+    under parallel requests: a slot has one holder, whatever the backend."""
 
-    key = StringField(required=True)  # "user:<username_key>" or "addr:<address>"
+    key = StringField(required=True)  # e.g. "login-user:alice", "register:10.0.0.1"
+    slot = IntField(required=True)
     at = DateTimeField(required=True, default=utcnow)
 
-    meta = {"collection": "login_failures", "auto_create_index": False,
-            "indexes": [("key", "at"), "at"]}
+    meta = {"collection": "attempts", "auto_create_index": False,
+            "indexes": [{"fields": ("key", "slot"), "unique": True}, "at"]}
+
+
+class KnownAddress(Document):
+    """A client address a user logged in from: others' failed logins do not
+    lock the account out for it (see makechat.auth.LoginLimiter)."""
+
+    user = ObjectIdField(required=True)
+    address = StringField(required=True)
+    last = DateTimeField(required=True, default=utcnow)
+
+    meta = {"collection": "login_addresses", "auto_create_index": False,
+            "indexes": [{"fields": ("user", "address"), "unique": True}]}
 
 
 class Room(Document):
-    """A chat room. ``last_seq`` is the per-room message counter; every seq up
-    to ``committed_seq`` is known to hold a message or a tombstone."""
+    """A chat room. ``name_key`` is the name's look-alike key
+    (makechat.names.skeleton): "\u0440ublic" and "Public" collide with
+    "public". ``last_seq`` is the per-room message counter; every seq up to
+    ``committed_seq`` is known to hold a message or a tombstone."""
 
     name = StringField(required=True)
     name_key = StringField(required=True, unique=True)
@@ -130,4 +155,4 @@ class Message(Document):
             "indexes": [{"fields": ("room", "seq"), "unique": True}]}
 
 
-ALL_DOCUMENTS = (User, Token, LoginFailure, Room, Member, Message)
+ALL_DOCUMENTS = (User, Token, Attempt, KnownAddress, Room, Member, Message)

@@ -30,6 +30,9 @@ API_PREFIX = "/api"
 BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
+#: An id in a path or query string: 24 hex digits, or ``{"$oid": "..."}`` as text.
+ID_TEXT = '[0-9a-fA-F]{24}|\\{ *"\\$oid" *: *"[0-9a-fA-F]{24}" *\\}'
+ID_TEXT_PATTERN = f"^({ID_TEXT})$"
 OBJECT_ID = {"type": "object", "properties": {"$oid": {"type": "string",
                                                        "pattern": "^[0-9a-f]{24}$"}},
              "required": ["$oid"], "additionalProperties": False}
@@ -54,10 +57,13 @@ SCHEMAS = {
     "Session": _object({"token": {"type": "string", "pattern": "^[a-z0-9]{32}$"},
                         "token_id": _ref("ObjectId"), "user": _ref("User")}),
     "Token": _object({"_id": _ref("ObjectId"), "name": {"type": "string"}, "created": TIME,
-                      "last_used": {"oneOf": [TIME, {"type": "null"}]}}),
+                      "last_used": {"oneOf": [TIME, {"type": "null"}]},
+                      "expires": {"oneOf": [TIME, {"type": "null"}]}}),
     "NewToken": _object({"_id": _ref("ObjectId"), "name": {"type": "string"}, "created": TIME,
                          "last_used": {"oneOf": [TIME, {"type": "null"}]},
+                         "expires": {"oneOf": [TIME, {"type": "null"}]},
                          "token": {"type": "string", "pattern": "^[a-z0-9]{32}$"}}),
+    "UserName": _object({"_id": _ref("ObjectId"), "username": {"type": "string"}}),
     "Room": _object({"_id": _ref("ObjectId"), "name": {"type": "string"},
                      "topic": {"type": "string"}, "is_open": {"type": "boolean"},
                      "is_visible": {"type": "boolean"},
@@ -65,7 +71,10 @@ SCHEMAS = {
                      "created": TIME,
                      "created_by": {"oneOf": [_ref("ObjectId"), {"type": "null"}]},
                      "role": {"enum": ["owner", "member", None]},
-                     "last_seq": {"type": "integer"}}),
+                     "last_seq": {"type": "integer"}},
+                    # A closed room's members, creator and last_seq are for its members.
+                    required=["_id", "name", "topic", "is_open", "is_visible", "created",
+                              "role"]),
     "Member": _object({"_id": _ref("ObjectId"), "room": _ref("ObjectId"),
                        "user": _ref("ObjectId"), "username": {"type": "string"},
                        "role": {"enum": ["owner", "member"]}, "joined": TIME}),
@@ -120,18 +129,20 @@ COMMON_PARAMS = {
     "limit": Param({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
                     "default": DEFAULT_LIMIT},
                    f"Items per page (1 to {MAX_LIMIT}, default {DEFAULT_LIMIT})."),
-    "after": Param({"type": "string", "pattern": "^[0-9a-fA-F]{24}$"},
+    "after": Param({"type": "string", "pattern": ID_TEXT_PATTERN},
                    "Cursor: the id of the last item of the previous page."),
-    "room": Param({"type": "string", "pattern": "^[0-9a-fA-F]{24}$"},
+    "room": Param({"type": "string", "pattern": ID_TEXT_PATTERN},
                   "The id of the room.", required=True),
     "wait": Param(None, "Seconds to wait for a new message after 'after' "
                         "(at most `max_wait`)."),
 }
 
-MESSAGE_CURSOR = {"type": "string", "pattern": "^([0-9a-fA-F]{24}|[0-9]{1,15})$"}
+MESSAGE_CURSOR = {"type": "string", "pattern": f"^({ID_TEXT}|[0-9]{{1,15}})$"}
 MESSAGE_PARAMS = {
-    "after": Param(MESSAGE_CURSOR, "Only messages after this one (a message id or a `seq`)."),
-    "before": Param(MESSAGE_CURSOR, "Only messages before this one (a message id or a `seq`)."),
+    "after": Param(MESSAGE_CURSOR, "Only messages after this one (a message id or a `seq`); "
+                                   "not with `before`."),
+    "before": Param(MESSAGE_CURSOR, "Only messages before this one (a message id or a "
+                                    "`seq`); not with `after`."),
 }
 
 OPERATIONS = {
@@ -140,7 +151,9 @@ OPERATIONS = {
         {200: "logged in: the token is in the body, shown this once",
          400: "a parameter is missing, unknown or not a string",
          401: "the username or password is incorrect, or the account is disabled",
-         429: "too many failed logins for this username or address; see Retry-After"},
+         429: "too many failed logins for this username from this address, from this "
+              "address, or (from an address it never logged in from) for this username; "
+              "see Retry-After"},
         {200: "Session"},
         description="The token goes in the `X-Auth-Token` header of every later request.",
         tag="session"),
@@ -153,7 +166,8 @@ OPERATIONS = {
         {201: "the account exists and the token is in the body",
          400: "a parameter is missing, unknown, or breaks its rule",
          403: "registration is closed on this server (`registration = closed`)",
-         409: "the username or the email is already taken"},
+         409: "the username (or one that looks like it) or the email is already taken",
+         429: "too many registrations from this address (`register_max_per_address`)"},
         {201: "Session"}, tag="session"),
     ("/api/logout", "POST"): Operation(
         "Log out: revoke the token of this request",
@@ -165,8 +179,12 @@ OPERATIONS = {
     ("/api/tokens", "POST"): Operation(
         "Create a named API token, for a bot or a script",
         {201: "the secret is in `token`, shown this once",
-         400: "'name' is missing, unknown or not 1 to 100 characters"},
-        {201: "NewToken"}, tag="tokens"),
+         400: "'name' is missing or breaks its rule, 'expires_in' is out of range, or a "
+              "parameter is unknown",
+         409: "you already hold `max_tokens_per_user` tokens; revoke one first"},
+        {201: "NewToken"},
+        description="With `expires_in` (seconds) the token stops working then (401); "
+                    "without, it works until revoked.", tag="tokens"),
     ("/api/tokens/{token_id}", "DELETE"): Operation(
         "Revoke one of your tokens",
         {204: "revoked", 404: "no such token among yours"}, tag="tokens"),
@@ -188,10 +206,21 @@ OPERATIONS = {
     ("/api/users/me", "PATCH"): Operation(
         "Change your email or password",
         {200: "changed; a new password revokes every other token of yours",
-         400: "a parameter is unknown or breaks its rule, or 'current_password' is wrong",
-         409: "the email is already in use"},
+         400: "a parameter is unknown or breaks its rule, or 'current_password' is "
+              "missing or wrong",
+         409: "the email is already in use",
+         429: "too many wrong 'current_password' guesses; see Retry-After"},
         {200: "User"},
-        description="Changing the password needs `current_password`.", tag="users"),
+        description="Changing the email or the password needs `current_password`; wrong "
+                    "guesses are limited like logins.", tag="users"),
+    ("/api/users/lookup", "GET"): Operation(
+        "Find a user by exact username (any signed-in user)",
+        {200: "their id and username, nothing else",
+         400: "'username' is missing",
+         404: "no active user has this username"},
+        {200: "UserName"},
+        description="For adding someone to a room; the username matches in any case.",
+        tag="users"),
     ("/api/users/{user_id}", "GET"): Operation(
         "One account (admin)", {200: "the account", 404: "no such account"},
         {200: "User"}, tag="users"),
@@ -210,7 +239,8 @@ OPERATIONS = {
         "Create a room (admin); you become its owner",
         {201: "created; Location names the new room",
          400: "'name' is missing, or a parameter is unknown or breaks its rule",
-         409: "a room with this name (in any case) exists"},
+         409: "a room with this name, or one that looks like it (any case, look-alike "
+              "letters, spacing), exists"},
         {201: "Room"}, response_headers={"Location": {"description": "The URL of the new room.",
                                                       "schema": {"type": "string"}}},
         tag="rooms"),
@@ -222,31 +252,32 @@ OPERATIONS = {
         {200: "changed", 400: "a parameter is unknown or breaks its rule",
          403: "you are neither an owner of the room nor an admin",
          404: "no such room, or an invisible room you are not in",
-         409: "another room has this name"},
+         409: "another room has this name, or one that looks like it"},
         {200: "Room"}, tag="rooms"),
     ("/api/rooms/{room_id}", "DELETE"): Operation(
         "Delete a room with its members and messages (owner or admin)",
         {204: "deleted", 403: "you are neither an owner of the room nor an admin",
          404: "no such room, or an invisible room you are not in"}, tag="rooms"),
     ("/api/members", "GET"): Operation(
-        "List a room's members (its members and admins)",
+        "List a room's members (its members and admins; anyone, for an open room)",
         {200: "the members, oldest first",
          400: "'room' is missing, or 'limit' or 'after' is malformed",
-         403: "you are not a member of the room (nor an admin)",
+         403: "the room is closed and you are not a member of it (nor an admin)",
          404: "no such room, or an invisible room you are not in"},
         {200: "Member[]"}, response_headers=LINK, tag="members"),
     ("/api/members", "POST"): Operation(
         "Join an open room, or (owner or admin) add someone to a room",
         {200: "you already are a member: your membership",
          201: "joined or added",
-         400: "'room' is missing, or a parameter is unknown or breaks its rule",
+         400: "'room' is missing, both 'user' and 'username' are given, or a parameter "
+              "is unknown or breaks its rule",
          403: "the room is closed (to join it), or you are not its owner nor an admin "
               "(to add someone else or to set a role)",
          404: "no such room (or invisible to you), or no such active user"},
         {200: "Member", 201: "Member"},
-        description="With only `room`, you join it. With `user` (and optionally `role`), an "
-                    "owner of the room or an admin adds that user; adding an existing member "
-                    "returns the membership with 200.",
+        description="With only `room`, you join it. With `user` (an id) or `username` (and "
+                    "optionally `role`), an owner of the room or an admin adds that user; "
+                    "adding an existing member returns the membership with 200.",
         tag="members"),
     ("/api/members/{member_id}", "GET"): Operation(
         "One membership (the room's members and admins)",
@@ -270,12 +301,15 @@ OPERATIONS = {
          400: "'room' is missing; 'limit' or 'wait' is out of range; both 'before' and "
               "'after' given; or 'wait' without 'after'",
          403: "you are not a member of the room",
-         404: "no such room (or invisible to you), or the cursor is no message of the room"},
+         404: "no such room (or invisible to you), or the cursor is no message of the room",
+         429: "you already hold `max_waiting_per_user` waiting requests in this process"},
         {200: "Message[]"},
         description="Without a cursor: the latest `limit` messages. With `after` and `wait`, "
                     "the request is held until a message is posted (answered at once) or "
-                    "`wait` seconds pass (an empty list): a long poll.",
-        params=MESSAGE_PARAMS,
+                    "`wait` seconds pass (an empty list): a long poll. When there is more, "
+                    "`Link` names the next page: older messages (`before`) for history, "
+                    "newer ones (`after`) after a cursor.",
+        params=MESSAGE_PARAMS, response_headers=LINK,
         tag="messages"),
     ("/api/messages", "POST"): Operation(
         "Post a message in a room you belong to",
@@ -303,14 +337,14 @@ OPERATIONS = {
         {200: "the message", 404: "no such message in a room of yours"},
         {200: "Message"}, tag="messages"),
     ("/api/messages/{message_id}", "PATCH"): Operation(
-        "Edit your own message",
+        "Edit your own message (while a member of its room)",
         {200: "edited; `edited` holds the time", 400: "'text' is missing or breaks its rule",
-         403: "it is not your message", 404: "no such message in a room of yours"},
+         403: "it is not your message", 404: "no such message in a room you belong to"},
         {200: "Message"}, tag="messages"),
     ("/api/messages/{message_id}", "DELETE"): Operation(
         "Delete a message (its author, an owner of the room, or an admin)",
         {204: "deleted", 403: "not your message, and you are neither an owner nor an admin",
-         404: "no such message in a room of yours"}, tag="messages"),
+         404: "no such message in a room you belong to"}, tag="messages"),
     ("/api/openapi.json", "GET"): Operation(
         "This OpenAPI 3.1 document", {200: "the document"}, {200: "OpenAPI"}, tag="meta"),
     ("/api/health", "GET"): Operation(
@@ -327,11 +361,16 @@ OPERATIONS[("/api/rooms/{room_id}", "PUT")] = dataclasses.replace(
 
 #: Causes shared by many operations, added where they apply.
 GENERIC_CAUSES = {
-    401: "no X-Auth-Token header, or the token is unknown, revoked or of a disabled account",
+    401: "no token (X-Auth-Token or Authorization: Bearer), or the token is unknown, "
+         "revoked, expired or of a disabled account",
+    408: "the request body did not arrive within `body_timeout` seconds; the connection "
+         "is closed",
     403: "you are not an admin",
     404: "the id in the path is malformed or names nothing",
     406: "the Accept header does not allow JSON",
     413: "the request body is larger than `max_body`",
+    429: "this client address is sending more than `max_body_reads_per_address` request "
+         "bodies at once",
     415: "the request body is not JSON (Content-Type must be application/json)",
     503: "the database is not answering; try again (see Retry-After)",
 }
@@ -529,11 +568,13 @@ def build_operation(route, doc):
     if route.path_params:
         statuses.setdefault(404, GENERIC_CAUSES[404])
     if route.method in BODY_METHODS:
-        statuses.setdefault(400, "the request body is malformed JSON or not a JSON object")
+        statuses.setdefault(400, "the request body is malformed JSON, nests deeper than "
+                                 "`max_json_depth`, holds a string that is not Unicode text "
+                                 "(a lone surrogate), or is not a JSON object")
+        for status in (408, 413, 415, 429):
+            statuses.setdefault(status, GENERIC_CAUSES[status])
     if params:
         statuses.setdefault(400, "a query parameter is missing or malformed")
-        statuses.setdefault(413, GENERIC_CAUSES[413])
-        statuses.setdefault(415, GENERIC_CAUSES[415])
     statuses.setdefault(406, GENERIC_CAUSES[406])
     if getattr(route.resource, "uses_database", True):
         statuses.setdefault(503, GENERIC_CAUSES[503])
@@ -572,8 +613,9 @@ def build_operation(route, doc):
     operation["x-auth"] = "admin" if "require_admin" in guards else \
         "token" if "require_token" in guards else "none"
     parameters = [{"name": name, "in": "path", "required": True,
-                   "schema": {"type": "string", "pattern": "^[0-9a-fA-F]{24}$"},
-                   "description": f"The id of the {name.rsplit('_', 1)[0]} (24 hex digits)."}
+                   "schema": {"type": "string", "pattern": ID_TEXT_PATTERN},
+                   "description": f"The id of the {name.rsplit('_', 1)[0]} (24 hex digits, "
+                                  'or {"$oid": "..."}).'}
                   for name in route.path_params]
     for name, param in params.items():
         entry = {"name": name, "in": "query", "required": param.required,

@@ -40,8 +40,10 @@ def page_by_id(queryset, req, resp):
     return items
 
 
-def set_next_link(req, resp, **params):
-    """Announce the next page: the current query with new cursor parameters."""
-    query = {key: value for key, value in req.params.items() if key not in params}
+def set_next_link(req, resp, drop=(), **params):
+    """Announce the next page: the current query with new cursor parameters
+    (and without those named in ``drop``)."""
+    query = {key: value for key, value in req.params.items()
+             if key not in params and key not in drop}
     query.update(params)
     resp.append_header("Link", f'<{req.path}?{urlencode(query, doseq=True)}>; rel="next"')

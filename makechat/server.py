@@ -28,6 +28,42 @@ def configure_logging(level):
     root.propagate = False
 
 
+def write_json_error(sock, status_int, reason, mesg):
+    """gunicorn's own error answer (a request line over 4094 bytes: 414,
+    headers too large: 431, a malformed request: 400), as JSON with a title
+    and a description like every other makechat error, instead of HTML."""
+    from gunicorn import util
+
+    from makechat.media import JSON_UTF8, dumps
+    body = dumps({"title": reason, "description": _describe_gunicorn_error(status_int, mesg)})
+    data = body.encode("utf-8")
+    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+            f"Content-Type: {JSON_UTF8}\r\nContent-Length: {len(data)}\r\n\r\n")
+    util.write_nonblock(sock, head.encode("latin-1") + data)
+
+
+def _describe_gunicorn_error(status_int, mesg):
+    if status_int == 414:
+        return "The request line (method, path and query string) is too long."
+    if status_int == 431:
+        return "The request headers are too many or too large."
+    text = " ".join(str(mesg).split())[:200]
+    return f"The request could not be understood: {text}." if text else \
+        "The request could not be understood."
+
+
+def raise_open_files_limit(needed):
+    """Raise this process's soft limit on open files toward ``needed`` (each
+    connection is a file), as far as the hard limit allows; return it."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = target
+    return soft
+
+
 class MakechatServer(BaseApplication):
     """A gunicorn application whose workers each build the app from the config."""
 
@@ -64,12 +100,25 @@ class MakechatServer(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
+        from gunicorn import util
+
         from makechat.app import create_app
         configure_logging(self.config.log_level)
+        # NOTE: gunicorn answers requests it cannot parse (414, 431, 400)
+        # itself, through this one function, before the app sees them.
+        util.write_error = write_json_error
         return create_app(self.config)
 
 
 def serve(config):
     """Run until SIGTERM or Ctrl-C; return the exit status."""
+    # Every connection is a file: allow each worker its worker_connections
+    # and some to spare, or a flood of connections ends in EMFILE.
+    needed = config.worker_connections + 256
+    limit = raise_open_files_limit(needed)
+    if limit < needed:
+        logging.getLogger("makechat").warning(
+            "open files limit is %s, below worker_connections + 256 = %s; raise it "
+            "(ulimit -n) or lower worker_connections", limit, needed)
     MakechatServer(config).run()
     return 0

@@ -11,6 +11,8 @@ import falcon
 import jsonschema
 import jsonschema.validators
 
+from makechat.names import name_schema
+
 USERNAME = {"type": "string", "pattern": r"^[A-Za-z0-9_.\-]{3,32}$",
             "x-rule": "3 to 32 letters, digits, '_', '.' or '-'"}
 # NOTE: JSON Schema patterns are ECMA-262 regexes, whose \s differs from
@@ -22,8 +24,7 @@ EMAIL = {"type": "string", "maxLength": 254,
          "x-rule": "a valid email address"}
 PASSWORD = {"type": "string", "minLength": 8, "maxLength": 1024,
             "x-rule": "8 to 1024 characters"}
-TOKEN_NAME = {"type": "string", "minLength": 1, "maxLength": 100,
-              "x-rule": "1 to 100 characters"}
+TOKEN_NAME = name_schema(100)
 
 _TYPE_WORDS = {"string": "a string", "boolean": "true or false",
                "integer": "an integer", "object": "an object", "array": "an array",

@@ -9,8 +9,10 @@ waiters at once. Under gunicorn's gevent worker the threading primitives
 are gevent's, so each waiting request costs a greenlet, not a thread.
 """
 
+import contextlib
 import logging
 import threading
+
 from makechat.models import Room
 
 log = logging.getLogger(__name__)
@@ -111,3 +113,44 @@ class RoomWatcher:
             self.notify(room["_id"], mark)
         for room_id in set(room_ids) - found:
             self.notify(room_id)  # the room was deleted: let its waiters answer 404
+
+
+class TooManyWaiting(Exception):
+    """A user already holds their share of waiting requests in this process."""
+
+    def __init__(self, limit):
+        super().__init__(f"You already have {limit} waiting requests open; "
+                         "close one or wait without ?wait= for a moment.")
+        self.limit = limit
+
+
+class WaitQuota:
+    """How many waiting requests (``?wait=``) each user holds in this process.
+
+    Waiting requests hold a connection for up to max_wait seconds; without a
+    cap, one token could park thousands and take every connection slot of
+    every worker. Beyond ``limit`` a new one is refused at once (429)."""
+
+    def __init__(self, limit):
+        self.limit = limit
+        self._held = {}
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def slot(self, user_id):
+        with self._lock:
+            held = self._held.get(user_id, 0)
+            if held >= self.limit:
+                raise TooManyWaiting(self.limit)
+            self._held[user_id] = held + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._held[user_id] -= 1
+                if not self._held[user_id]:
+                    del self._held[user_id]
+
+    def held(self, user_id):
+        with self._lock:
+            return self._held.get(user_id, 0)

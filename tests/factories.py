@@ -23,7 +23,7 @@ class UserFactory:
         user = accounts.create_user(username, email or f"{username}@example.com", password,
                                     rounds=self.config.bcrypt_rounds, is_superuser=admin,
                                     is_active=active)
-        _, user.secret = issue_token(user, "test")
+        _, user.secret = issue_token(user, "test", max_tokens=self.config.max_tokens_per_user)
         user.plain_password = password
         return user
 

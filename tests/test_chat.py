@@ -168,7 +168,8 @@ def test_message_listing_is_an_index_range_with_limit(api, commands, make_user, 
     assert resp.status_int == 200 and len(resp.json) == 5
     listing = finds(commands, "messages")
     assert listing, commands
-    assert any(command["limit"] == 5 for command in listing)
+    # One more than the page, to know whether a next page (Link) exists.
+    assert any(command["limit"] == 6 for command in listing)
     for command in listing:  # the page, and the walk that checks the mark
         assert "skip" not in command
         assert command["limit"] <= WALK_LIMIT

@@ -284,3 +284,127 @@ def test_get_message_non_member_404(api, make_user, bob, room_id):
     resp = api.as_user(make_user()).get(f"/api/messages/{message['_id']['$oid']}")
     assert resp.status_int == 404
     assert "private" not in resp.text
+
+
+# -- hardening (issue 9) and paging (issue 16)
+
+
+def _last_seq(room_id):
+    from makechat.models import Room
+    return Room.objects.get(id=room_id).last_seq
+
+
+def test_post_lone_surrogate_400_spends_no_seq(app, bob, room_id):
+    raw = ('{"room": "%s", "text": "\\ud800"}' % room_id).encode()
+    resp = app.post("/api/messages", raw, headers={"Content-Type": "application/json",
+                                                   "X-Auth-Token": bob.secret},
+                    expect_errors=True)
+    assert resp.status_int == 400
+    assert _last_seq(room_id) == 0 and Message.objects.count() == 0
+
+
+def test_post_failing_insert_gives_its_seq_back(config, bob, room_id, raw_db):
+    """Whatever makes the database refuse a message after its number was taken,
+    the number is filled with a tombstone at once: followers never stall."""
+    from makechat.chat import MessageStore
+    from bson import ObjectId
+    store = MessageStore(config.gap_timeout)
+    # BSON cannot hold a lone surrogate: the driver refuses the insert.
+    with pytest.raises(Exception):
+        store.post(ObjectId(room_id), bob, "\ud800")
+    assert store.mark(ObjectId(room_id)) == _last_seq(room_id) == 1
+    tombstone = raw_db.messages.find_one({"seq": 1})
+    assert tombstone["deleted"] is True
+
+
+@pytest.mark.parametrize("text", ["\u200b", "\u0000", "\ufeff", "\u001f", "\u2060\u200d",
+                                  " \t\n", "\u3164", "\U000e0041"])
+def test_post_invisible_only_text_400(api, bob, room_id, text):
+    resp = api.as_user(bob).post("/api/messages", {"room": room_id, "text": text})
+    assert resp.status_int == 400
+    assert "visible" in resp.json["description"] or "control" in resp.json["description"]
+    assert Message.objects.count() == 0
+
+
+@pytest.mark.parametrize("text", ["a\u0000b", "line\x07bell"])
+def test_post_control_characters_400(api, bob, room_id, text):
+    assert api.as_user(bob).post("/api/messages", {"room": room_id,
+                                                   "text": text}).status_int == 400
+
+
+@pytest.mark.parametrize("text", ["🎉", "שלום\u200f!", "a\tb\nc", "\u0301e"])
+def test_post_visible_text_with_marks_is_fine(api, bob, room_id, text):
+    assert api.as_user(bob).post("/api/messages", {"room": room_id,
+                                                   "text": text}).status_int == 201
+
+
+@pytest.mark.parametrize("cursor", ["²", "١٢", "¹0", "1²"])
+def test_history_non_ascii_digit_cursor_404(api, bob, room_id, cursor):
+    post(api, bob, room_id, "hello")
+    for name in ("after", "before"):
+        resp = api.as_user(bob).get("/api/messages", params={"room": room_id, name: cursor})
+        assert resp.status_int == 404, resp.text
+        assert set(resp.json) == {"title", "description"}
+
+
+def test_left_member_cannot_edit_or_delete_own_message_404(api, bob, room_id):
+    message = post(api, bob, room_id, "mine").json
+    membership = [m for m in api.as_user(bob).get("/api/members", params={"room": room_id}).json
+                  if m["username"] == "bob"][0]
+    assert api.as_user(bob).delete(f"/api/members/{membership['_id']['$oid']}").status_int == 204
+    path = f"/api/messages/{message['_id']['$oid']}"
+    assert api.as_user(bob).patch(path, {"text": "changed"}).status_int == 404
+    assert api.as_user(bob).delete(path).status_int == 404
+    stored = Message.objects.get(id=message["_id"]["$oid"])
+    assert stored.text == "mine" and stored.deleted is False
+
+
+def test_history_link_names_the_older_page(api, bob, room_id):
+    for number in range(5):
+        post(api, bob, room_id, f"m{number}")
+    resp = api.as_user(bob).get("/api/messages", params={"room": room_id, "limit": 2})
+    assert [m["text"] for m in resp.json] == ["m3", "m4"]
+    link = resp.headers["Link"]
+    assert link.endswith('>; rel="next"') and "before=4" in link and "limit=2" in link
+    older = api.as_user(bob).get(link[1:link.index(">")])
+    assert [m["text"] for m in older.json] == ["m1", "m2"]
+    last = api.as_user(bob).get(older.headers["Link"][1:older.headers["Link"].index(">")])
+    assert [m["text"] for m in last.json] == ["m0"] and "Link" not in last.headers
+
+
+def test_history_after_link_names_the_newer_page(api, bob, room_id):
+    for number in range(3):
+        post(api, bob, room_id, f"m{number}")
+    resp = api.as_user(bob).get("/api/messages", params={"room": room_id, "after": 0,
+                                                         "limit": 2})
+    assert [m["text"] for m in resp.json] == ["m0", "m1"]
+    assert "after=2" in resp.headers["Link"]
+    rest = api.as_user(bob).get("/api/messages", params={"room": room_id, "after": 2,
+                                                         "limit": 2})
+    assert [m["text"] for m in rest.json] == ["m2"] and "Link" not in rest.headers
+
+
+def test_waiting_requests_per_user_are_capped_429(config, bob, room_id):
+    """The 4th concurrent ?wait= of one user is refused at once (cap 3 here);
+    another user still gets to wait."""
+    app = webtest.TestApp(create_app_with(config, max_waiting_per_user=3))
+    path = f"/api/messages?room={room_id}&after=0&wait=5"
+    headers = {"X-Auth-Token": bob.secret, "Accept": "application/json"}
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(
+        app.get(path, headers=headers, expect_errors=True).status_int)) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.5)
+    refused = app.get(path, headers=headers, expect_errors=True)
+    assert refused.status_int == 429
+    assert int(refused.headers["Retry-After"]) > 0
+    app.post_json("/api/messages", {"room": room_id, "text": "wake"}, headers=headers)
+    for thread in threads:
+        thread.join()
+    assert results == [200, 200, 200]
+
+
+def create_app_with(config, **changes):
+    from makechat.app import create_app
+    return create_app(config.replace(**changes))

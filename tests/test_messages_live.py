@@ -108,7 +108,9 @@ async def _read_body(reader):
 
 def test_thousand_waiting_clients_do_not_block_others(config, make_user, api):
     environ = {"MAKECHAT_MONGO_URI": config.mongo_uri, "MAKECHAT_BCRYPT_ROUNDS": "4",
-               "MAKECHAT_POLL_INTERVAL": "0.1", "MAKECHAT_WORKER_CONNECTIONS": "1200"}
+               "MAKECHAT_POLL_INTERVAL": "0.1", "MAKECHAT_WORKER_CONNECTIONS": "1200",
+               # One token holds all 1,000 waiters here: lift the per-user cap.
+               "MAKECHAT_MAX_WAITING_PER_USER": "2000"}
     server = LiveServer(environ, "--workers", "1", "--worker-class", "gevent").start()
     try:
         admin = make_user("admin", admin=True)

@@ -47,6 +47,38 @@ def test_every_api_route_is_in_the_document(wsgi_app, api):
                           for route in openapi.iter_routes(wsgi_app)}
 
 
+def test_every_body_operation_documents_the_body_limits(api):
+    """408 (slow body), 413 (large body), 415 and 429 (too many bodies at once)."""
+    document = api.get("/api/openapi.json").json
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method in ("post", "put", "patch", "delete"):
+                assert {"400", "408", "413", "415", "429"} <= set(operation["responses"]), \
+                    (method, path)
+                assert "Retry-After" in operation["responses"]["429"]["headers"]
+
+
+def test_waiting_and_throttled_operations_document_429(api):
+    document = api.get("/api/openapi.json").json
+    for path, method in (("/api/messages", "get"), ("/api/login", "post"),
+                         ("/api/register", "post"), ("/api/users/me", "patch")):
+        assert "429" in document["paths"][path][method]["responses"], (method, path)
+
+
+def test_path_and_query_ids_accept_the_oid_form(api):
+    """The document says what the server takes: 24 hex digits or {"$oid": ...}."""
+    import re
+    document = api.get("/api/openapi.json").json
+    text = '{"$oid": "0123456789abcdef01234567"}'
+    room = document["paths"]["/api/rooms/{room_id}"]["get"]["parameters"][0]
+    assert re.search(room["schema"]["pattern"], text)
+    listing = {p["name"]: p for p in document["paths"]["/api/messages"]["get"]["parameters"]}
+    assert re.search(listing["room"]["schema"]["pattern"], text)
+    assert "not with `after`" in listing["before"]["description"]
+    assert "'before' and 'after'" in \
+        document["paths"]["/api/messages"]["get"]["responses"]["400"]["description"]
+
+
 @pytest.mark.parametrize("path, method, schema", [
     ("/api/login", "post", session.LOGIN_SCHEMA),
     ("/api/register", "post", session.REGISTER_SCHEMA),
@@ -136,7 +168,7 @@ def seed_known_ids(admin, make_user):
     member, _ = chat.add_member(room, admin, role="owner")
     chat.add_member(room, other)
     message, _ = chat.MessageStore(gap_timeout=5.0).post(room.id, admin, "seeded message")
-    token, _ = issue_token(admin, "seeded")
+    token, _ = issue_token(admin, "seeded", max_tokens=100)
     return {"room_id": str(room.id), "member_id": str(member.id),
             "message_id": str(message["_id"]), "user_id": str(other.id),
             "token_id": str(token.id)}
@@ -170,7 +202,7 @@ def test_operation_conforms_to_openapi(contract_app, make_user, path, method, mo
         # A fresh token per case: a generated logout, password change or
         # self-disable must not turn every later case into a 401.
         User.objects(id=admin.id).update_one(set__is_active=True, set__is_superuser=True)
-        _, secret = issue_token(admin, "schemathesis")
+        _, secret = issue_token(admin, "schemathesis", max_tokens=100)
         case.call_and_validate(headers={"X-Auth-Token": secret}, excluded_checks=excluded)
 
     # Valid-looking data that the server rightly refuses for reasons a schema

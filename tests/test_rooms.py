@@ -41,7 +41,16 @@ def test_manual_post_room_201(api, admin):
 
 
 def test_manual_invalid_token_401(api):
+    """The manual's answer, with the reason added after its own sentence."""
     resp = api.get("/api/rooms", headers={"X-Auth-Token": "4388c735cba9455cae341cbf17ed2191"})
+    assert resp.status_int == 401
+    assert resp.json["title"] == "Not authenticated"
+    assert resp.json["description"].startswith("Please provide an auth token or login. ")
+    assert "not valid" in resp.json["description"]
+
+
+def test_manual_missing_token_401(api):
+    resp = api.get("/api/rooms")
     assert resp.status_int == 401
     assert resp.json == {"description": "Please provide an auth token or login.",
                          "title": "Not authenticated"}
@@ -230,3 +239,84 @@ def test_delete_room_by_member_403(api, admin, bob):
     api.as_user(bob).post("/api/members", {"room": room["_id"]})
     assert api.as_user(bob).delete(f"/api/rooms/{oid(room['_id'])}").status_int == 403
     assert Room.objects.count() == 1
+
+
+# -- hardening (issue 9)
+
+
+def test_closed_room_hides_members_and_position_from_non_members(api, admin, bob):
+    room_id = oid(make_room(api, admin, name="staff", is_open=False)["_id"])
+    resp = api.as_user(bob).get(f"/api/rooms/{room_id}")
+    assert resp.status_int == 200
+    assert not {"members", "last_seq", "created_by"} & set(resp.json)
+    assert str(admin.id) not in resp.text
+    listed = [r for r in api.as_user(bob).get("/api/rooms").json if r["name"] == "staff"][0]
+    assert "members" not in listed and "last_seq" not in listed
+    # ... and GET /api/members agrees
+    assert api.as_user(bob).get("/api/members", params={"room": room_id}).status_int == 403
+
+
+def test_closed_room_shows_members_to_members_and_admins(api, admin, bob):
+    room_id = oid(make_room(api, admin, name="staff", is_open=False)["_id"])
+    api.as_user(admin).post("/api/members", {"room": room_id, "user": str(bob.id)})
+    for user in (admin, bob):
+        shown = api.as_user(user).get(f"/api/rooms/{room_id}").json
+        assert len(shown["members"]) == 2 and shown["last_seq"] == 0
+
+
+@pytest.mark.parametrize("look_alike", [
+    "\u0440ublic",        # Cyrillic er, not Latin p
+    "Public",             # case
+    "pub1ic",             # digit one for l
+    "public\u200b",       # refused anyway: zero-width space
+    "publ\u0456c",       # Cyrillic i
+    "  public  ",         # outer spaces are trimmed
+    "\uff50ublic",        # fullwidth p
+])
+def test_create_room_look_alike_name_refused(api, admin, look_alike):
+    make_room(api, admin, name="public")
+    resp = api.as_user(admin).post("/api/rooms", {"name": look_alike})
+    assert resp.status_int in (400, 409), resp.text
+    from makechat.models import Room
+    assert Room.objects.count() == 1
+
+
+@pytest.mark.parametrize("name", ["a\u202eb", "x\u200by", "nul\u0000", "tab\there",
+                                  "new\nline", "\u2066isolate", "\ue000private", "\u200b",
+                                  "\U000e0001tag"])
+def test_create_room_invisible_or_control_characters_400(api, admin, name):
+    resp = api.as_user(admin).post("/api/rooms", {"name": name})
+    assert resp.status_int == 400
+    assert "control, format" in resp.json["description"]
+
+
+def test_create_room_name_is_stored_in_nfc(api, admin):
+    resp = api.as_user(admin).post("/api/rooms", {"name": "cafe\u0301"})
+    assert resp.status_int == 201
+    assert resp.json["name"] == "caf\u00e9"
+    again = api.as_user(admin).post("/api/rooms", {"name": "caf\u00e9"})
+    assert again.status_int == 409
+
+
+def test_rename_room_to_a_look_alike_409(api, admin):
+    make_room(api, admin, name="general")
+    other = oid(make_room(api, admin, name="random")["_id"])
+    resp = api.as_user(admin).patch(f"/api/rooms/{other}", {"name": "genera1"})
+    assert resp.status_int == 409
+    assert "'general' already exists" in resp.json["description"]
+
+
+def test_room_names_in_many_scripts_are_fine(api, admin):
+    for name in ("日本語", "Ελληνικά", "🎉 party", "عربي", "café au lait"):
+        assert api.as_user(admin).post("/api/rooms", {"name": name}).status_int == 201, name
+
+
+@pytest.mark.parametrize("form", ['{{"$oid": "{}"}}', '{{"$oid":"{}"}}'])
+def test_room_id_as_oid_text_in_path_and_query(api, admin, form):
+    from urllib.parse import quote
+    room_id = oid(make_room(api, admin)["_id"])
+    text = form.format(room_id)
+    resp = api.as_user(admin).get(f"/api/rooms/{quote(text)}")
+    assert resp.status_int == 200 and resp.json["_id"]["$oid"] == room_id
+    resp = api.as_user(admin).get("/api/members", params={"room": text})
+    assert resp.status_int == 200 and resp.json[0]["room"]["$oid"] == room_id

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from makechat.models import LoginFailure, Token, User
+from makechat.models import Attempt, Token, User
 
 
 def login(app, username, password, **headers):
@@ -84,12 +84,13 @@ def test_login_per_address_limit_429(app, make_user, config):
     assert "Retry-After" in resp.headers
 
 
-def test_login_success_resets_username_failures(app, make_user):
+def test_login_success_resets_failures_of_its_pair(app, make_user):
     user = make_user("alice")
     for _ in range(3):
         login(app, "alice", "wrong password")
+    assert Attempt.objects(key="login-pair:alice|127.0.0.1").count() == 3
     assert login(app, "alice", user.plain_password).status_int == 200
-    assert LoginFailure.objects(key="user:alice").count() == 0
+    assert Attempt.objects(key="login-pair:alice|127.0.0.1").count() == 0
 
 
 def test_login_forwarded_for_ignored_from_untrusted_peer(app, make_user, config):

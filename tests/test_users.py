@@ -141,3 +141,77 @@ def test_patch_user_wrong_type_400(api, make_user):
 def test_patch_unknown_or_malformed_user_404(api, make_user, user_id):
     admin = make_user(admin=True)
     assert api.as_user(admin).patch(f"/api/users/{user_id}", {"is_active": True}).status_int == 404
+
+
+# -- hardening (issue 9) and finding people (issue 16)
+
+
+def test_me_current_password_guesses_are_throttled(config, make_user):
+    import webtest
+    from makechat.app import create_app
+    app = webtest.TestApp(create_app(config.replace(login_max_failures_per_user_address=3)))
+    user = make_user()
+    headers = {"X-Auth-Token": user.secret}
+    statuses = [app.patch_json("/api/users/me", {"password": "a new password",
+                                                 "current_password": f"guess {n}"},
+                               headers=headers, expect_errors=True).status_int
+                for n in range(3)]
+    assert statuses == [400, 400, 400]
+    # the right one, after the limit: still refused, nothing changed
+    resp = app.patch_json("/api/users/me", {"password": "a new password",
+                                            "current_password": user.plain_password},
+                          headers=headers, expect_errors=True)
+    assert resp.status_int == 429
+    assert int(resp.headers["Retry-After"]) > 0
+    assert check_password(user.plain_password, User.objects.get(id=user.id).password)
+
+
+def test_me_change_email_needs_current_password_400(api, make_user):
+    user = make_user()
+    resp = api.as_user(user).patch("/api/users/me", {"email": "new@example.com"})
+    assert resp.status_int == 400
+    assert "current_password" in resp.json["description"]
+    assert User.objects.get(id=user.id).email == user.email
+
+
+def test_me_change_email_with_current_password(api, make_user):
+    user = make_user()
+    resp = api.as_user(user).patch("/api/users/me", {"email": "new@example.com",
+                                                     "current_password": user.plain_password})
+    assert resp.status_int == 200
+    assert User.objects.get(id=user.id).email == "new@example.com"
+
+
+def test_lookup_user_by_exact_username(api, make_user):
+    alice, bob = make_user("alice"), make_user("Bob")
+    resp = api.as_user(alice).get("/api/users/lookup", params={"username": "bob"})
+    assert resp.status_int == 200
+    assert resp.json == {"_id": {"$oid": str(bob.id)}, "username": "Bob"}
+
+
+@pytest.mark.parametrize("username", ["bo", "bob.", "nobody", "b*", ".*"])
+def test_lookup_user_needs_the_exact_name_404(api, make_user, username):
+    alice = make_user("alice")
+    make_user("bob")
+    resp = api.as_user(alice).get("/api/users/lookup", params={"username": username})
+    assert resp.status_int == 404
+
+
+def test_lookup_disabled_user_404(api, make_user):
+    alice = make_user("alice")
+    make_user("bob", active=False)
+    assert api.as_user(alice).get("/api/users/lookup",
+                                  params={"username": "bob"}).status_int == 404
+
+
+def test_lookup_user_needs_a_token_401(api, make_user):
+    make_user("bob")
+    assert api.get("/api/users/lookup", params={"username": "bob"}).status_int == 401
+
+
+def test_look_alike_username_409(api, make_user):
+    admin = make_user("admin", admin=True)
+    resp = api.as_user(admin).post("/api/users", {"username": "adrnin", "email": "x@example.com",
+                                                  "password": "long enough"})
+    assert resp.status_int == 409
+    assert "looks too much like 'admin'" in resp.json["description"]

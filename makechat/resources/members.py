@@ -2,7 +2,7 @@
 
 import falcon
 
-from makechat import chat
+from makechat import accounts, chat
 from makechat.hooks import require_token
 from makechat.ids import ID_SCHEMA, parse_id
 from makechat.models import Member
@@ -10,30 +10,45 @@ from makechat.paging import page_by_id
 from makechat.validation import object_schema, validate
 
 ROLE = {"type": "string", "enum": list(chat.ROLES)}
-MEMBER_CREATE_SCHEMA = object_schema({"room": ID_SCHEMA, "user": ID_SCHEMA, "role": ROLE},
+MEMBER_CREATE_SCHEMA = object_schema({"room": ID_SCHEMA, "user": ID_SCHEMA,
+                                      "username": {"type": "string", "maxLength": 64},
+                                      "role": ROLE},
                                      required=("room",))
+MEMBER_CREATE_SCHEMA["not"] = {"required": ["user", "username"]}  # one or the other
 MEMBER_UPDATE_SCHEMA = object_schema({"role": ROLE}, required=("role",))
 
 
 @falcon.before(require_token)
 class MembersResource:
     def on_get(self, req, resp):
-        """List a room's members (for its members and admins)."""
+        """List a room's members (to its members and admins, and to anyone who
+        may join it: an open room's members are no secret)."""
         user = req.context.user
         room_id = parse_id(req.get_param("room", required=True))
         room, member = chat.visible_room(user, room_id)
-        if member is None and not user.is_superuser:
+        if not chat.may_see_members(user, room, member):
             raise falcon.HTTPForbidden(title="Not a member",
                                        description="Join the room to see its members.")
         members = page_by_id(Member.objects(room=room.id), req, resp)
         resp.media = [chat.member_json(member) for member in members]
 
     def on_post(self, req, resp):
-        """Join an open room, or (owner/admin) add someone to any room."""
+        """Join an open room, or (owner/admin) add someone to any room, by
+        user id or by username."""
         user = req.context.user
+        if {"user", "username"} <= set(req.context.body or {}):
+            raise falcon.HTTPBadRequest(title="Invalid parameter",
+                                        description="Give either 'user' or 'username', not both.")
         body = validate(req.context.body, MEMBER_CREATE_SCHEMA)
         room, caller = chat.visible_room(user, parse_id(body["room"]))
-        target_id = parse_id(body["user"]) if "user" in body else user.id
+        if "username" in body:
+            named = accounts.find_user(body["username"])
+            target_id = named.id if named is not None else None
+            if target_id is None:
+                chat.require_manager(user, caller)  # a stranger learns nothing of names
+                raise chat.no_such("user")
+        else:
+            target_id = parse_id(body["user"]) if "user" in body else user.id
         role = body.get("role", "member")
         if target_id == user.id and role == "member" and "role" not in body:
             if caller is not None:
@@ -85,6 +100,8 @@ class MemberResource:
                 title="Last owner",
                 description="A room needs an owner: promote another member first.")
         Member.objects(id=member.id).update_one(set__role=body["role"])
+        if body["role"] == "member":
+            chat.ensure_an_owner(member.room)  # a parallel demotion may have passed the check
         member.reload()
         resp.media = chat.member_json(member)
 

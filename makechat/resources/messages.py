@@ -9,15 +9,11 @@ import falcon
 from makechat import chat
 from makechat.hooks import require_token
 from makechat.ids import ID_SCHEMA, parse_id
-from makechat.paging import get_limit
+from makechat.paging import get_limit, set_next_link
+from makechat.names import text_schema
 from makechat.validation import object_schema, validate
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
-
-
-def text_schema(max_length):
-    return {"type": "string", "minLength": 1, "maxLength": max_length, "pattern": r"\S",
-            "x-rule": f"1 to {max_length} characters, not only spaces"}
 
 
 def message_schemas(max_length):
@@ -41,9 +37,10 @@ def idempotency_key(req):
 
 @falcon.before(require_token)
 class MessagesResource:
-    def __init__(self, config, store, watcher):
+    def __init__(self, config, store, watcher, waiting):
         self.store = store
         self.watcher = watcher
+        self.waiting = waiting
         self.max_wait = config.max_wait
         self.create_schema, _ = message_schemas(config.max_message_length)
 
@@ -83,11 +80,23 @@ class MessagesResource:
             raise falcon.HTTPBadRequest(title="Invalid parameter",
                                         description="'wait' needs an 'after' cursor.")
         if after is not None:
-            messages = self._after(room.id, self.store.seq_of(room.id, after), limit, wait or 0)
-        elif before is not None:
-            messages = self.store.before(room.id, self.store.seq_of(room.id, before), limit)
+            seq = self.store.seq_of(room.id, after)
+            if wait:
+                with self.waiting.slot(req.context.user.id):
+                    messages = self._after(room.id, seq, limit + 1, wait)
+            else:
+                messages = self._after(room.id, seq, limit + 1, 0)
+            if len(messages) > limit:
+                messages = messages[:limit]
+                set_next_link(req, resp, after=str(messages[-1]["seq"]), limit=limit)
         else:
-            messages = self.store.latest(room.id, limit)
+            seq = self.store.seq_of(room.id, before) if before is not None else None
+            messages = self.store.before(room.id, seq, limit + 1)
+            if len(messages) > limit:
+                # History pages run backwards: the next page is the older one.
+                messages = messages[1:]
+                set_next_link(req, resp, before=str(messages[0]["seq"]), limit=limit,
+                              drop=("after", "wait"))
         resp.media = [chat.message_json(message) for message in messages]
 
     def _after(self, room_id, seq, limit, wait):
@@ -132,24 +141,26 @@ class MessageResource:
         resp.media = chat.message_json(message)
 
     def on_patch(self, req, resp, message_id):
-        """Edit one's own message."""
+        """Edit one's own message, while a member of its room."""
         user = req.context.user
         message, _, member = self._load(user, message_id)
+        if member is None:
+            # SECURITY: someone who left or was removed cannot see the room's
+            # messages any more (GET is 404), nor change them.
+            raise chat.no_such("message")
         if message.get("author") != user.id:
-            if member is None:
-                raise chat.no_such("message")
             raise falcon.HTTPForbidden(title="Permission Denied",
                                        description="Only its author may edit a message.")
         body = validate(req.context.body, self.update_schema)
         resp.media = chat.message_json(self.store.edit(message["_id"], body["text"]))
 
     def on_delete(self, req, resp, message_id):
-        """Delete a message (its author, the room's owner, or an admin)."""
+        """Delete a message (its author while a member, the room's owner, or an admin)."""
         user = req.context.user
         message, _, member = self._load(user, message_id)
+        if member is None and not user.is_superuser:
+            raise chat.no_such("message")  # left the room: as for GET, it is gone
         if message.get("author") != user.id:
-            if member is None and not user.is_superuser:
-                raise chat.no_such("message")
             chat.require_manager(user, member)
         self.store.delete(message["_id"])
         resp.status = falcon.HTTP_204

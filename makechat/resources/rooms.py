@@ -9,12 +9,12 @@ from makechat.db import is_duplicate_key
 from makechat.hooks import require_admin, require_token
 from makechat.ids import parse_id
 from makechat.models import Room
+from makechat.names import name_schema, normalize_name, skeleton, text_schema
 from makechat.paging import page_by_id
 from makechat.validation import object_schema, validate
 
-ROOM_NAME = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": r"\S",
-             "x-rule": "1 to 64 characters, not only spaces"}
-ROOM_TOPIC = {"type": "string", "maxLength": 500, "x-rule": "at most 500 characters"}
+ROOM_NAME = name_schema(64)
+ROOM_TOPIC = text_schema(500, required_visible=False)
 ROOM_FIELDS = {"name": ROOM_NAME, "topic": ROOM_TOPIC,
                "is_open": {"type": "boolean"}, "is_visible": {"type": "boolean"}}
 ROOM_CREATE_SCHEMA = object_schema(ROOM_FIELDS, required=("name",))
@@ -22,8 +22,13 @@ ROOM_UPDATE_SCHEMA = object_schema(ROOM_FIELDS)
 
 
 def name_taken(name):
-    return falcon.HTTPConflict(title="Already exists",
-                               description=f"A room named {name!r} already exists.")
+    """409 naming the room in the way: the same name, or one that looks like it."""
+    holder = Room.objects(name_key=skeleton(name)).only("name").first()
+    if holder is not None and holder.name != name:
+        description = f"A room named {holder.name!r} already exists, and {name!r} looks like it."
+    else:
+        description = f"A room named {name!r} already exists."
+    return falcon.HTTPConflict(title="Already exists", description=description)
 
 
 @falcon.before(require_token)
@@ -41,8 +46,8 @@ class RoomsResource:
         """Create a room (admin); its creator becomes its first member, as owner."""
         body = validate(req.context.body, ROOM_CREATE_SCHEMA)
         user = req.context.user
-        name = body["name"].strip()
-        room = Room(name=name, name_key=name.lower(), topic=body.get("topic", ""),
+        name = normalize_name(body["name"])
+        room = Room(name=name, name_key=skeleton(name), topic=body.get("topic", ""),
                     is_open=body.get("is_open", True), is_visible=body.get("is_visible", True),
                     created_by=user.id)
         try:
@@ -70,15 +75,15 @@ class RoomResource:
         body = validate(req.context.body, ROOM_UPDATE_SCHEMA)
         updates = {f"set__{field}": value for field, value in body.items()}
         if "name" in body:
-            name = body["name"].strip()
-            updates["set__name"], updates["set__name_key"] = name, name.lower()
+            name = normalize_name(body["name"])
+            updates["set__name"], updates["set__name_key"] = name, skeleton(name)
         if updates:
             try:
                 Room.objects(id=room.id).update_one(**updates)
             except (NotUniqueError, OperationError) as error:
                 if not is_duplicate_key(error):
                     raise
-                raise name_taken(body["name"].strip())
+                raise name_taken(normalize_name(body["name"]))
         room.reload()
         resp.media = chat.rooms_json([room], user)[0]
 

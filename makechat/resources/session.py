@@ -5,6 +5,7 @@ import falcon
 from makechat import accounts
 from makechat.auth import burn_password_check, check_password, issue_token
 from makechat.hooks import require_token
+from makechat.throttle import Rule
 from makechat.validation import EMAIL, PASSWORD, USERNAME, object_schema, validate
 
 LOGIN_SCHEMA = object_schema({"username": {"type": "string", "maxLength": 254},
@@ -15,10 +16,6 @@ REGISTER_SCHEMA = object_schema({"username": USERNAME, "email": EMAIL, "password
 
 BAD_CREDENTIALS = dict(title="Not authenticated",
                        description="The username or password is incorrect.")
-
-
-def conflict(error):
-    return falcon.HTTPConflict(title="Already exists", description=f"{str(error).capitalize()}.")
 
 
 class LoginResource:
@@ -33,32 +30,32 @@ class LoginResource:
         body = validate(req.context.body, LOGIN_SCHEMA)
         username_key = body["username"].lower()
         address = self.proxies.client_address(req)
-        wait = self.limiter.retry_after(username_key, address)
-        if wait:
-            raise falcon.HTTPTooManyRequests(
-                title="Too many failed logins",
-                description=f"Too many failed logins; try again in {wait} seconds.",
-                retry_after=wait)
         user = accounts.find_user(body["username"])
+        claims = self.limiter.begin(username_key, address, user)
         if user is None:
             burn_password_check(body["password"], self.config.bcrypt_rounds)
             ok = False
         else:
             ok = check_password(body["password"], user.password) and user.is_active
         if not ok:
-            self.limiter.record_failure(username_key, address)
             raise falcon.HTTPUnauthorized(challenges=['Token header="X-Auth-Token"'],
                                           **BAD_CREDENTIALS)
-        self.limiter.record_success(username_key)
-        token, secret = issue_token(user, name="login")
+        self.limiter.succeeded(claims, user, username_key, address)
+        token, secret = issue_token(user, name="login", make_room=True,
+                                    max_tokens=self.config.max_tokens_per_user)
         resp.media = {"token": secret, "token_id": token.id, "user": user.to_public()}
 
 
 class RegisterResource:
-    """/api/register: anyone may create an account while registration is open."""
+    """/api/register: anyone may create an account while registration is open,
+    at most register_max_per_address times per register_window per address."""
 
-    def __init__(self, config):
+    def __init__(self, config, throttle, proxies):
         self.config = config
+        self.throttle = throttle
+        self.proxies = proxies
+        self.rule = Rule("register", config.register_max_per_address, config.register_window,
+                         "Too many registrations")
 
     def on_get(self, req, resp):
         """Say whether anyone may register here (clients hide the form if not)."""
@@ -69,12 +66,13 @@ class RegisterResource:
             raise falcon.HTTPForbidden(title="Registration closed",
                                        description="Accounts are created by an admin here.")
         body = validate(req.context.body, REGISTER_SCHEMA)
-        try:
-            user = accounts.create_user(body["username"], body["email"], body["password"],
-                                        rounds=self.config.bcrypt_rounds)
-        except accounts.AccountConflict as error:
-            raise conflict(error)
-        token, secret = issue_token(user, name="register")
+        # NOTE: counted before the name is checked, so probing which names
+        # are taken costs as much as registering.
+        self.throttle.claim([(self.rule, self.proxies.client_address(req))])
+        user = accounts.create_user(body["username"], body["email"], body["password"],
+                                    rounds=self.config.bcrypt_rounds)
+        token, secret = issue_token(user, name="register",
+                                    max_tokens=self.config.max_tokens_per_user)
         resp.status = falcon.HTTP_201
         resp.media = {"token": secret, "token_id": token.id, "user": user.to_public()}
 

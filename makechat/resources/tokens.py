@@ -7,22 +7,35 @@ from makechat.hooks import require_token
 from makechat.ids import id_or_404
 from makechat.models import Token
 from makechat.paging import page_by_id
+from makechat.names import normalize_name
 from makechat.validation import TOKEN_NAME, object_schema, validate
 
-TOKEN_SCHEMA = object_schema({"name": TOKEN_NAME}, required=("name",))
+#: Longest lifetime a token may be given: ten years, in seconds.
+MAX_EXPIRES_IN = 10 * 366 * 24 * 3600
+TOKEN_SCHEMA = object_schema({
+    "name": TOKEN_NAME,
+    "expires_in": {"type": "integer", "minimum": 1, "maximum": MAX_EXPIRES_IN,
+                   "x-rule": f"a number of seconds from 1 to {MAX_EXPIRES_IN}"},
+}, required=("name",))
 
 
 @falcon.before(require_token)
 class TokensResource:
+    def __init__(self, config):
+        self.config = config
+
     def on_get(self, req, resp):
         """List the caller's tokens (never a secret)."""
         tokens = page_by_id(Token.objects(owner=req.context.user.id), req, resp)
         resp.media = [token.to_public() for token in tokens]
 
     def on_post(self, req, resp):
-        """Create a named token; its secret is in this response and nowhere else."""
+        """Create a named token, optionally expiring after ``expires_in`` seconds;
+        its secret is in this response and nowhere else."""
         body = validate(req.context.body, TOKEN_SCHEMA)
-        token, secret = issue_token(req.context.user, name=body["name"])
+        token, secret = issue_token(req.context.user, name=normalize_name(body["name"]),
+                                    expires_in=body.get("expires_in"),
+                                    max_tokens=self.config.max_tokens_per_user)
         resp.status = falcon.HTTP_201
         resp.media = {**token.to_public(), "token": secret}
 

@@ -8,7 +8,7 @@ from makechat.hooks import require_admin, require_token
 from makechat.ids import id_or_404
 from makechat.models import Token, User
 from makechat.paging import page_by_id
-from makechat.resources.session import conflict
+from makechat.throttle import Rule
 from makechat.validation import EMAIL, PASSWORD, USERNAME, object_schema, validate
 
 ME_PATCH_SCHEMA = object_schema({"email": EMAIL, "password": PASSWORD,
@@ -22,40 +22,56 @@ USER_PATCH_SCHEMA = object_schema({"email": EMAIL, "password": PASSWORD,
                                    "is_active": {"type": "boolean"}})
 
 
-def bad_request(error):
-    return falcon.HTTPBadRequest(title="Invalid parameter", description=f"{str(error).capitalize()}.")
-
-
 @falcon.before(require_token)
 class MeResource:
-    def __init__(self, config):
+    def __init__(self, config, throttle):
         self.config = config
+        self.throttle = throttle
+        # A stolen token must not become a password oracle: guesses of the
+        # current password are limited like logins.
+        self.guesses = Rule("password-check", config.login_max_failures_per_user_address,
+                            config.login_window, "Too many wrong passwords")
 
     def on_get(self, req, resp):
         """Return the caller's profile."""
         resp.media = req.context.user.to_public()
 
     def on_patch(self, req, resp):
-        """Change the caller's email or password (the password needs the current one)."""
+        """Change the caller's email or password; both need the current password."""
         body = validate(req.context.body, ME_PATCH_SCHEMA)
         user = req.context.user
+        if "password" in body or "email" in body:
+            self._check_current(user, body.get("current_password"))
+        if "email" in body:
+            accounts.set_email(user, body["email"])
         if "password" in body:
-            current = body.get("current_password")
-            if not isinstance(current, str) or not check_password(current, user.password):
-                raise falcon.HTTPBadRequest(
-                    title="Invalid parameter",
-                    description="The 'current_password' parameter must be your current password.")
-        try:
-            if "email" in body:
-                accounts.set_email(user, body["email"])
-            if "password" in body:
-                accounts.set_password(user, body["password"], rounds=self.config.bcrypt_rounds,
-                                      keep_token=req.context.token)
-        except accounts.AccountConflict as error:
-            raise conflict(error)
-        except accounts.AccountError as error:
-            raise bad_request(error)
+            accounts.set_password(user, body["password"], rounds=self.config.bcrypt_rounds,
+                                  keep_token=req.context.token)
         resp.media = user.to_public()
+
+    def _check_current(self, user, current):
+        if current is None:
+            raise falcon.HTTPBadRequest(
+                title="Missing parameter",
+                description="The 'current_password' parameter is required to change "
+                            "your email or password.")
+        claims = self.throttle.claim([(self.guesses, str(user.id))])
+        if not check_password(current, user.password):
+            raise falcon.HTTPBadRequest(
+                title="Invalid parameter",
+                description="The 'current_password' parameter must be your current password.")
+        claims.release()
+
+
+@falcon.before(require_token)
+class UserLookupResource:
+    def on_get(self, req, resp):
+        """Find one active user by exact username (any case), for any signed-in
+        user: their id and username, nothing else (to add them to a room)."""
+        user = accounts.find_user(req.get_param("username", required=True))
+        if user is None or not user.is_active:
+            raise falcon.HTTPNotFound(title="Not found", description="No such user.")
+        resp.media = {"_id": user.id, "username": user.username}
 
 
 @falcon.before(require_token)
@@ -71,14 +87,11 @@ class UsersResource:
     def on_post(self, req, resp):
         """Create an account (admin)."""
         body = validate(req.context.body, USER_CREATE_SCHEMA)
-        try:
-            user = accounts.create_user(
-                body["username"], body["email"], body["password"],
-                rounds=self.config.bcrypt_rounds,
-                is_superuser=body.get("is_superuser", False),
-                is_active=body.get("is_active", True))
-        except accounts.AccountConflict as error:
-            raise conflict(error)
+        user = accounts.create_user(
+            body["username"], body["email"], body["password"],
+            rounds=self.config.bcrypt_rounds,
+            is_superuser=body.get("is_superuser", False),
+            is_active=body.get("is_active", True))
         resp.status = falcon.HTTP_201
         resp.location = f"/api/users/{user.id}"
         resp.media = user.to_public()
@@ -110,13 +123,10 @@ class UserResource:
                 title="Not allowed on yourself",
                 description="An admin cannot disable or demote their own account; "
                             "ask another admin.")
-        try:
-            if "email" in body:
-                accounts.set_email(user, body["email"])
-            if "password" in body:
-                accounts.set_password(user, body["password"], rounds=self.config.bcrypt_rounds)
-        except accounts.AccountConflict as error:
-            raise conflict(error)
+        if "email" in body:
+            accounts.set_email(user, body["email"])
+        if "password" in body:
+            accounts.set_password(user, body["password"], rounds=self.config.bcrypt_rounds)
         for field in ("is_active", "is_superuser"):
             if field in body:
                 setattr(user, field, body[field])
