@@ -13,6 +13,7 @@ import os
 import re
 import tarfile
 import tempfile
+import uuid
 import zlib
 from functools import partial
 from datetime import datetime, timezone
@@ -79,15 +80,35 @@ def index_specs(collection):
     return specs
 
 
-def metadata_json(collection):
-    """Return the text of ``<collection>.metadata.json`` in mongodump's shape."""
+def collection_infos(db):
+    """Return listCollections' answer for each collection of ``db``, by name."""
+    return {info["name"]: info for info in db.list_collections()}
+
+
+def uuid_text(info):
+    """Return the collection's UUID as mongodump writes it (32 hex digits),
+    or None if the server reports none."""
+    value = (info or {}).get("info", {}).get("uuid")
+    if isinstance(value, uuid.UUID):
+        return value.hex
+    if isinstance(value, bytes) and len(value) == 16:  # bson.Binary, subtype 3 or 4
+        return bytes(value).hex()
+    return None
+
+
+def metadata_json(collection, info=None):
+    """Return the text of ``<collection>.metadata.json`` in mongodump's shape.
+    ``info`` is the collection's listCollections entry: its UUID and options
+    are written as mongodump writes them (no "uuid" if the server has none)."""
     metadata = {
         "indexes": index_specs(collection),
-        "uuid": "",
         "collectionName": collection.name,
         "type": "collection",
-        "options": {},
+        "options": (info or {}).get("options", {}),
     }
+    uuid_hex = uuid_text(info)
+    if uuid_hex:
+        metadata = {"indexes": metadata.pop("indexes"), "uuid": uuid_hex, **metadata}
     return json_util.dumps(metadata, json_options=json_util.CANONICAL_JSON_OPTIONS)
 
 
@@ -129,6 +150,7 @@ def write_backup(db, directory, now=None, progress=None):
     try:
         with os.fdopen(handle, "wb") as raw_file:
             with tarfile.open(fileobj=raw_file, mode="w:gz") as tar:
+                infos = collection_infos(db)
                 for name in dump_order(collection_names(db)):
                     collection = db[name]
                     with tempfile.TemporaryFile(dir=directory) as documents:
@@ -145,7 +167,7 @@ def write_backup(db, directory, now=None, progress=None):
                             progress(name, count)
                         _add_file(tar, f"{db.name}/{name}.bson", documents,
                                   documents.tell(), mtime)
-                    text = metadata_json(collection).encode("utf-8")
+                    text = metadata_json(collection, infos.get(name)).encode("utf-8")
                     with tempfile.SpooledTemporaryFile() as metadata:
                         metadata.write(text)
                         _add_file(tar, f"{db.name}/{name}.metadata.json", metadata,

@@ -157,6 +157,20 @@ def test_archive_layout_matches_mongodump(populated, tmp_path):
     assert by_name["room_1_seq_1"]["unique"] is True
 
 
+def test_backup_metadata_carries_collection_uuid(populated, tmp_path):
+    path = backup.write_backup(populated, tmp_path)
+    with tarfile.open(path, "r:gz") as tar:
+        metadata = json.loads(tar.extractfile(f"{populated.name}/users.metadata.json").read())
+    info = next(populated.list_collections(filter={"name": "users"}))
+    assert len(metadata["uuid"]) == 32
+    assert metadata["uuid"] == bytes(info["info"]["uuid"]).hex()
+
+
+def test_metadata_without_uuid_omits_it(populated):
+    metadata = json.loads(backup.metadata_json(populated.users, {"name": "users"}))
+    assert "uuid" not in metadata and metadata["collectionName"] == "users"
+
+
 def test_backup_dumps_rooms_after_messages(populated, tmp_path):
     """Counters are dumped after what they count, so restored counters are never behind."""
     path = backup.write_backup(populated, tmp_path)
