@@ -18,6 +18,7 @@ import zlib
 from functools import partial
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import NamedTuple
 
 import bson
 from bson import json_util
@@ -25,6 +26,8 @@ from bson.codec_options import CodecOptions
 from bson.raw_bson import RawBSONDocument
 from pymongo import IndexModel, ReplaceOne
 from pymongo.errors import BulkWriteError, PyMongoError
+
+from makechat.models import ALL_DOCUMENTS
 
 ARCHIVE_PREFIX = "makechat-"
 ARCHIVE_SUFFIX = ".tar.gz"
@@ -212,19 +215,65 @@ def prune_archives(directory, keep):
 
 # -- reading and restoring ---------------------------------------------------
 
+#: What reading a damaged archive raises, from tarfile, gzip and zlib.
+READ_ERRORS = (tarfile.TarError, EOFError, OSError, zlib.error)
+
+
+def makechat_collections():
+    """Return the names of makechat's collections: the only ones restore writes."""
+    return frozenset(document._get_collection_name() for document in ALL_DOCUMENTS)
+
+
 class _Collection:
     def __init__(self, name):
         self.name = name
-        self.bson_member = None
         self.metadata = None
+        self.has_documents = False
         self.count = 0
+
+
+class _Entry(NamedTuple):
+    """One thing found in an archive, in archive order. ``payload`` is the
+    text of a metadata file, or an iterator of raw BSON documents."""
+
+    kind: str  # "metadata" or "documents"
+    database: str
+    collection: str
+    where: str
+    payload: object
+
+
+class Archive:
+    """A checked archive, as ``read_archive`` found it: ``collections`` are
+    makechat's, by name; ``skipped`` names the others, which are never restored."""
+
+    def __init__(self, path):
+        self.path = path
+        self.database = None
+        self.collections = {}
+        self.skipped = []
+
+    def documents(self):
+        """Yield (collection, raw BSON document) for makechat's collections,
+        in archive order, reading the file again."""
+        for entry in _tar_entries(self.path):
+            if entry.kind == "documents" and entry.collection in self.collections:
+                for raw in entry.payload:
+                    yield entry.collection, raw
+
+
+def _read(stream, size, where):
+    try:
+        return stream.read(size)
+    except READ_ERRORS as error:
+        raise BackupError(f"{where}: corrupt or truncated ({error})") from None
 
 
 def _iter_bson(stream, where):
     """Yield each document of a stream of concatenated BSON as raw bytes,
     raising BackupError on a short, oversized or malformed document."""
     while True:
-        head = stream.read(4)
+        head = _read(stream, 4, where)
         if not head:
             return
         if len(head) < 4:
@@ -232,10 +281,17 @@ def _iter_bson(stream, where):
         size = int.from_bytes(head, "little", signed=True)
         if size < 5 or size > MAX_DOCUMENT_BYTES:
             raise BackupError(f"{where}: invalid document length {size}")
-        rest = stream.read(size - 4)
+        rest = _read(stream, size - 4, where)
         if len(rest) < size - 4:
             raise BackupError(f"{where}: truncated document")
         yield head + rest
+
+
+def _read_small(stream, where):
+    text = _read(stream, MAX_METADATA_BYTES + 1, where)
+    if len(text) > MAX_METADATA_BYTES:
+        raise BackupError(f"{where}: metadata too large")
+    return text
 
 
 def _validate_document(raw, where):
@@ -256,6 +312,8 @@ def _parse_metadata(text, name, where):
         raise BackupError(f"{where}: not a mongodump metadata file")
     if metadata.get("collectionName", name) != name:
         raise BackupError(f"{where}: names collection {metadata.get('collectionName')!r}")
+    if metadata.get("type", "collection") != "collection":
+        raise BackupError(f"{where}: {name!r} is a {metadata.get('type')}, not a collection")
     for index in metadata.get("indexes", []):
         if not isinstance(index, dict) or not isinstance(index.get("key"), dict) \
                 or not index["key"] or not isinstance(index.get("name"), str):
@@ -268,21 +326,18 @@ def _open(path):
         return tarfile.open(path, mode="r:gz")
     except FileNotFoundError:
         raise BackupError(f"{path}: no such file") from None
-    except (tarfile.TarError, EOFError, OSError, zlib.error) as error:
+    except READ_ERRORS as error:
         raise BackupError(f"{path}: not a readable .tar.gz archive ({error})") from None
 
 
-def read_archive(path):
-    """Check the whole archive and return its collections by name, without
-    touching any database. Raise BackupError for anything that is not a
-    complete archive in mongodump's layout: a corrupt or truncated file, a
-    member outside ``<db>/<collection>.{bson,metadata.json}`` (absolute paths,
-    ``..``, links, devices), a malformed document or metadata."""
-    path = Path(path)
-    collections = {}
-    databases = set()
-    try:
-        with _open(path) as tar:
+def _tar_entries(path):
+    """Yield the _Entry of each file of a .tar.gz in mongodump's layout.
+    Raise BackupError for anything else: a corrupt or truncated file, a
+    member outside ``<db>/<collection>.{bson,metadata.json}`` (absolute
+    paths, ``..``, links, devices), a file that appears twice."""
+    seen = set()
+    with _open(path) as tar:
+        try:
             for member in tar:
                 name = member.name
                 if member.isdir() and re.fullmatch(r"(\./)?[A-Za-z0-9_\-]{1,64}/?", name):
@@ -292,27 +347,20 @@ def read_archive(path):
                     raise BackupError(f"{path}: unexpected member {name!r}; not a makechat "
                                       "backup (expected <db>/<collection>.bson and "
                                       ".metadata.json files only)")
-                if match["collection"].startswith("system."):
-                    raise BackupError(f"{path}: refuses to restore system collection "
-                                      f"{match['collection']!r}")
-                databases.add(match["db"])
-                collection = collections.setdefault(match["collection"],
-                                                    _Collection(match["collection"]))
-                stream = tar.extractfile(member)
                 where = f"{path}: {name}"
-                if match["kind"] == "bson":
-                    if collection.bson_member is not None:
-                        raise BackupError(f"{where}: appears twice")
-                    collection.bson_member = name
-                    for raw in _iter_bson(stream, where):
-                        _validate_document(raw, where)
-                        collection.count += 1
-                else:
-                    if collection.metadata is not None:
-                        raise BackupError(f"{where}: appears twice")
-                    if member.size > MAX_METADATA_BYTES:
-                        raise BackupError(f"{where}: metadata too large")
-                    collection.metadata = _parse_metadata(stream.read(), collection.name, where)
+                key = (match["db"], match["collection"], match["kind"])
+                if key in seen:
+                    raise BackupError(f"{where}: appears twice")
+                seen.add(key)
+                stream = tar.extractfile(member)
+                if match["kind"] == "metadata.json":
+                    yield _Entry("metadata", match["db"], match["collection"], where,
+                                 _read_small(stream, where))
+                    continue
+                documents = _iter_bson(stream, where)
+                yield _Entry("documents", match["db"], match["collection"], where, documents)
+                for _ in documents:  # whatever the reader left, to reach the next member
+                    pass
             # A tar cut at a member boundary reads as a shorter, valid-looking
             # archive; every complete tar ends with two zero blocks.
             tar.fileobj.seek(tar.offset)
@@ -322,17 +370,51 @@ def read_archive(path):
             # can decompress to valid-looking BSON.
             while tar.fileobj.read(1 << 20):
                 pass
-    except (tarfile.TarError, EOFError, OSError, zlib.error) as error:
-        raise BackupError(f"{path}: corrupt or truncated archive ({error})") from None
-    if not collections:
+        except READ_ERRORS as error:
+            raise BackupError(f"{path}: corrupt or truncated archive ({error})") from None
+
+
+def read_archive(path):
+    """Check the whole archive and return it as an Archive, without touching
+    any database. Only makechat's collections (``makechat_collections``) are
+    taken; the others are listed in ``skipped``. Raise BackupError for a
+    damaged or foreign archive: see ``_tar_entries``, and a malformed
+    document or metadata file, several databases, none of makechat's
+    collections."""
+    path = Path(path)
+    archive = Archive(path)
+    ours = makechat_collections()
+    found = {}
+    for entry in _tar_entries(path):
+        if archive.database is None:
+            archive.database = entry.database
+        elif entry.database != archive.database:
+            raise BackupError(f"{path}: holds more than one database ({archive.database!r} and "
+                              f"{entry.database!r}); makechat restores one: dump only its "
+                              "database (mongodump --db NAME)")
+        collection = found.setdefault(entry.collection, _Collection(entry.collection))
+        mine = entry.collection in ours
+        if entry.kind == "metadata":
+            collection.metadata = _parse_metadata(entry.payload, collection.name, entry.where) \
+                if mine else {}
+            continue
+        collection.has_documents = True
+        for raw in entry.payload:
+            if mine:
+                _validate_document(raw, entry.where)
+            collection.count += 1
+    if not found:
         raise BackupError(f"{path}: holds no collections; not a makechat backup")
-    if len(databases) > 1:
-        raise BackupError(f"{path}: holds several databases ({', '.join(sorted(databases))})")
-    for collection in collections.values():
-        if collection.bson_member is None or collection.metadata is None:
+    archive.collections = {name: found[name] for name in sorted(found) if name in ours}
+    archive.skipped = sorted(name for name in found if name not in ours)
+    if not archive.collections:
+        raise BackupError(f"{path}: holds none of makechat's collections "
+                          f"({', '.join(sorted(ours))}), only {', '.join(archive.skipped)}")
+    for collection in archive.collections.values():
+        if not collection.has_documents or collection.metadata is None:
             raise BackupError(f"{path}: collection {collection.name!r} lacks its "
                               ".bson or .metadata.json file")
-    return collections
+    return archive
 
 
 def _index_models(metadata):
@@ -371,45 +453,49 @@ def _upsert_batch(collection, documents):
             collection.replace_one({"_id": document["_id"]}, document, upsert=True)
 
 
-def restore_backup(db, path, drop=False, progress=None):
-    """Restore an archive into ``db`` and return {collection: documents}.
+def restore_backup(db, archive, drop=False, progress=None):
+    """Restore an archive (a path, or an Archive from ``read_archive``) into
+    ``db`` and return {collection: documents}.
 
-    The whole archive is checked first (``read_archive``): a broken one
-    raises BackupError before anything is written. Documents are upserted by
-    _id (the archive's version wins); ``drop`` first drops each collection the
-    archive holds. Indexes are then created from the metadata."""
-    collections = read_archive(path)
-    restored = {}
+    A path is checked whole first (``read_archive``): a broken archive raises
+    BackupError before anything is written. Only makechat's collections are
+    written. Documents are upserted by _id (the archive's version wins);
+    ``drop`` first drops each of makechat's collections the archive holds.
+    Indexes are then created from the metadata."""
+    if not isinstance(archive, Archive):
+        archive = read_archive(archive)
+    names = list(archive.collections)
+    restored = dict.fromkeys(names, 0)
+    batches = {name: [] for name in names}
+    name = names[0]
+
+    def flush(name):
+        if batches[name]:
+            write[name](batches[name])
+            restored[name] += len(batches[name])
+            batches[name] = []
+            if progress:
+                progress(name, restored[name])
+
     try:
-        with _open(path) as tar:
-            for name in sorted(collections):
-                collection = collections[name]
-                target = db[name]
-                if drop:
-                    target.drop()
-                stream = tar.extractfile(collection.bson_member)
-                # After the drop every document is new: plain inserts, no lookups.
-                write = target.insert_many if drop else partial(_upsert_batch, target)
-                batch = []
-                count = 0
-                for raw in _iter_bson(stream, collection.bson_member):
-                    batch.append(RawBSONDocument(raw))
-                    if len(batch) == RESTORE_BATCH:
-                        write(batch)
-                        count += len(batch)
-                        batch = []
-                        if progress:
-                            progress(name, count)
-                if batch:
-                    write(batch)
-                    count += len(batch)
-                if progress:
-                    progress(name, count)
-                # NOTE: one index per command: FerretDB v1.24 drops the
-                # connection when one createIndexes names several existing indexes.
-                for model in _index_models(collection.metadata):
-                    target.create_indexes([model])
-                restored[name] = count
+        if drop:
+            for name in names:
+                db[name].drop()
+        # After the drop every document is new: plain inserts, no lookups.
+        write = {name: db[name].insert_many if drop else partial(_upsert_batch, db[name])
+                 for name in names}
+        for name, raw in archive.documents():
+            batches[name].append(RawBSONDocument(raw))
+            if len(batches[name]) == RESTORE_BATCH:
+                flush(name)
+        for name in names:
+            flush(name)
+            if progress:
+                progress(name, restored[name])
+            # NOTE: one index per command: FerretDB v1.24 drops the
+            # connection when one createIndexes names several existing indexes.
+            for model in _index_models(archive.collections[name].metadata):
+                db[name].create_indexes([model])
     except PyMongoError as error:
         first_line = str(error).split("\n")[0][:300]
         raise BackupError(f"restore stopped in collection {name!r}: {first_line}"

@@ -229,12 +229,17 @@ def tar_gz(members):
     return buffer.getvalue()
 
 
-def good_members(db_name="makechat"):
-    document = bson.encode({"_id": ObjectId(), "username": "mallory"})
+def collection_members(db_name="makechat", name="users", documents=None):
+    """The two files of one collection, as mongodump writes them."""
+    documents = [{"_id": ObjectId(), "username": "mallory"}] if documents is None else documents
     metadata = json.dumps({"indexes": [{"v": 2, "key": {"_id": 1}, "name": "_id_"}],
-                           "uuid": "", "collectionName": "users", "type": "collection",
-                           "options": {}}).encode()
-    return [(f"{db_name}/users.bson", document), (f"{db_name}/users.metadata.json", metadata)]
+                           "collectionName": name, "type": "collection"}).encode()
+    return [(f"{db_name}/{name}.bson", b"".join(bson.encode(doc) for doc in documents)),
+            (f"{db_name}/{name}.metadata.json", metadata)]
+
+
+def good_members(db_name="makechat"):
+    return collection_members(db_name)
 
 
 def symlink_member():
@@ -263,25 +268,80 @@ BROKEN = {
     "missing metadata": lambda valid: tar_gz(good_members()[:1]),
     "system collection": lambda valid: tar_gz([("makechat/system.users.bson", b""),
                                                ("makechat/system.users.metadata.json", b"{}")]),
+    "foreign collection only": lambda valid: tar_gz(collection_members(name="evilcoll")),
+    "two databases": lambda valid: tar_gz(good_members("makechat") + good_members("other")),
 }
 
 
+def state(db):
+    """Everything a restore could change: collections, documents, indexes."""
+    return sorted(db.list_collection_names()), snapshot(db), index_names(db)
+
+
+def drop_all(db):
+    for name in db.list_collection_names():
+        db[name].drop()
+
+
+@pytest.mark.parametrize("database", ["populated", "empty"])
 @pytest.mark.parametrize("breakage", sorted(BROKEN))
 def test_restore_broken_archive_fails_and_leaves_database_untouched(
-        breakage, populated, tmp_path, env):
+        breakage, database, populated, tmp_path, env):
     valid = backup.write_backup(populated, tmp_path / "good").read_bytes()
     broken = tmp_path / "broken.tar.gz"
     broken.write_bytes(BROKEN[breakage](valid))
-    # A broken archive that would restore *after* deleting documents must not
-    # get that far: make the database differ from the archive first.
-    populated.users.insert_one({"username": "written after the backup"})
-    before = snapshot(populated)
+    if database == "empty":
+        drop_all(populated)
+    else:
+        # A broken archive that would restore *after* deleting documents must
+        # not get that far: make the database differ from the archive first.
+        populated.users.insert_one({"username": "written after the backup"})
+    before = state(populated)
     status = run(["restore", str(broken), "--drop"], env)
     assert status == 1
     error = env.stderr.getvalue()
     assert error.startswith("makechat: error: ") and error.count("\n") == 1
     assert "Traceback" not in error
-    assert snapshot(populated) == before
+    assert state(populated) == before
+    assert (before[0] == []) == (database == "empty")
+
+
+def test_read_archive_with_two_databases_names_them(tmp_path):
+    path = tmp_path / "dump.tar.gz"
+    path.write_bytes(tar_gz(good_members("makechat") + collection_members("other", "tokens")))
+    with pytest.raises(backup.BackupError, match="more than one database.*'makechat'.*'other'"):
+        backup.read_archive(path)
+
+
+def test_read_archive_of_foreign_collections_only_is_refused(tmp_path):
+    path = tmp_path / "dump.tar.gz"
+    path.write_bytes(tar_gz(collection_members(name="evilcoll")))
+    with pytest.raises(backup.BackupError, match="none of makechat's collections.*evilcoll"):
+        backup.read_archive(path)
+
+
+def test_restore_skips_collections_that_are_not_makechats(raw_db, config, tmp_path):
+    path = tmp_path / "dump.tar.gz"
+    path.write_bytes(tar_gz(good_members() + collection_members(name="evilcoll")
+                            + collection_members(name="system.js")))
+    archive = backup.read_archive(path)
+    assert archive.skipped == ["evilcoll", "system.js"]
+    assert backup.restore_backup(raw_db, archive) == {"users": 1}
+    assert "evilcoll" not in raw_db.list_collection_names()
+
+
+def test_restore_with_drop_leaves_foreign_collection_of_same_name(raw_db, config, tmp_path):
+    raw_db.evilcoll.insert_one({"mine": True})
+    path = tmp_path / "dump.tar.gz"
+    path.write_bytes(tar_gz(good_members() + collection_members(
+        name="evilcoll", documents=[{"_id": 1, "theirs": True}])))
+    backup.restore_backup(raw_db, path, drop=True)
+    assert [doc["mine"] for doc in raw_db.evilcoll.find()] == [True]
+
+
+def test_makechat_collections_include_every_model():
+    assert backup.makechat_collections() >= {"users", "tokens", "login_failures", "rooms",
+                                             "members", "messages"}
 
 
 def test_read_archive_cut_between_members_is_refused(populated, tmp_path):
@@ -370,6 +430,14 @@ def test_plain_backup_command_writes_archive(populated, tmp_path, config):
     assert result.returncode == 0, result.stderr
     assert Path(result.stdout.strip()).parent == tmp_path
     assert len(backup.list_archives(tmp_path)) == 1
+
+
+def test_restore_command_lists_skipped_collections(config, raw_db, tmp_path, env):
+    path = tmp_path / "dump.tar.gz"
+    path.write_bytes(tar_gz(good_members() + collection_members(name="evilcoll")))
+    assert run(["restore", str(path)], env) == 0
+    assert "skipped 1 collection(s) that are not makechat's: evilcoll" in env.stderr.getvalue()
+    assert env.stdout.getvalue().startswith("restored 1 documents in 1 collections")
 
 
 def test_restore_command_missing_file_fails_one_line(env, tmp_path):
