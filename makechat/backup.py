@@ -9,6 +9,8 @@ Documents are copied as raw BSON bytes both ways, so nothing is converted:
 ids, dates, int32/int64 counters, unicode and hashes come back byte for byte.
 """
 
+import gzip
+import json
 import os
 import re
 import tarfile
@@ -32,9 +34,16 @@ from makechat.models import ALL_DOCUMENTS
 ARCHIVE_PREFIX = "makechat-"
 ARCHIVE_SUFFIX = ".tar.gz"
 ARCHIVE_NAME = re.compile(r"^makechat-\d{8}-\d{6}(-\d+)?\.tar\.gz$")
+_DATABASE = r"[A-Za-z0-9_\-]{1,64}"
+#: The files of a dump, as mongodump --out writes them (``.gz`` with --gzip),
+#: optionally after ``./`` (``tar czf ARCHIVE -C DIR .``).
 MEMBER_NAME = re.compile(
-    r"^(?P<db>[A-Za-z0-9_\-]{1,64})/(?P<collection>[A-Za-z0-9_\-][A-Za-z0-9_.\-]{0,119})"
-    r"\.(?P<kind>bson|metadata\.json)$")
+    rf"^(?:\./)?(?P<db>{_DATABASE})/(?P<collection>[A-Za-z0-9_\-][A-Za-z0-9_.\-]{{0,119}})"
+    r"\.(?P<kind>bson|metadata\.json)(?P<gzip>\.gz)?$")
+#: mongodump >= 100.12 writes prelude.json beside the database folders, or in
+#: the database's folder when it dumps one database.
+PRELUDE_NAME = re.compile(rf"^(?:\./)?(?:(?P<db>{_DATABASE})/)?prelude\.json(?P<gzip>\.gz)?$")
+DIRECTORY_NAME = re.compile(rf"^(?:\.|(?:\./)?{_DATABASE})/?$")
 #: Largest BSON document MongoDB stores (16 MiB) plus the headroom mongodump allows.
 MAX_DOCUMENT_BYTES = 16 * 1024 * 1024 + 16 * 1024
 MAX_METADATA_BYTES = 1024 * 1024
@@ -236,8 +245,8 @@ class _Entry(NamedTuple):
     """One thing found in an archive, in archive order. ``payload`` is the
     text of a metadata file, or an iterator of raw BSON documents."""
 
-    kind: str  # "metadata" or "documents"
-    database: str
+    kind: str  # "prelude", "metadata" or "documents"
+    database: str  # None for a file beside the database folders
     collection: str
     where: str
     payload: object
@@ -321,7 +330,20 @@ def _parse_metadata(text, name, where):
     return metadata
 
 
+def _check_prelude(entry):
+    """mongodump's prelude.json says which versions wrote the dump; nothing
+    in it is needed, but it must be what it claims to be."""
+    try:
+        prelude = json.loads(entry.payload)
+    except ValueError as error:
+        raise BackupError(f"{entry.where}: not valid JSON ({error})") from None
+    if not isinstance(prelude, dict):
+        raise BackupError(f"{entry.where}: not a mongodump prelude")
+
+
 def _open(path):
+    if path.is_dir():
+        raise BackupError(f"{path}: is a folder; pack it first: tar czf dump.tar.gz -C {path} .")
     try:
         return tarfile.open(path, mode="r:gz")
     except FileNotFoundError:
@@ -333,32 +355,41 @@ def _open(path):
 def _tar_entries(path):
     """Yield the _Entry of each file of a .tar.gz in mongodump's layout.
     Raise BackupError for anything else: a corrupt or truncated file, a
-    member outside ``<db>/<collection>.{bson,metadata.json}`` (absolute
-    paths, ``..``, links, devices), a file that appears twice."""
+    member outside ``<db>/<collection>.{bson,metadata.json}[.gz]`` and
+    ``prelude.json[.gz]`` (absolute paths, ``..``, links, devices), a file
+    that appears twice."""
     seen = set()
     with _open(path) as tar:
         try:
             for member in tar:
                 name = member.name
-                if member.isdir() and re.fullmatch(r"(\./)?[A-Za-z0-9_\-]{1,64}/?", name):
+                if member.isdir() and DIRECTORY_NAME.match(name):
                     continue
-                match = MEMBER_NAME.match(name)
-                if not member.isfile() or match is None:
-                    raise BackupError(f"{path}: unexpected member {name!r}; not a makechat "
-                                      "backup (expected <db>/<collection>.bson and "
-                                      ".metadata.json files only)")
+                match = MEMBER_NAME.match(name) or PRELUDE_NAME.match(name)
+                if match is not None and not member.isfile():
+                    raise BackupError(f"{path}: member {name!r} is not a regular file "
+                                      "(links and devices are refused)")
+                if match is None:
+                    raise BackupError(
+                        f"{path}: unexpected member {name!r}; not a makechat backup or "
+                        "mongodump folder (expected <db>/<collection>.bson and "
+                        ".metadata.json files only, packed with tar czf ARCHIVE -C DIR .)")
                 where = f"{path}: {name}"
-                key = (match["db"], match["collection"], match["kind"])
+                groups = match.groupdict()
+                collection, kind = groups.get("collection"), groups.get("kind", "prelude")
+                key = (match["db"], collection, kind)
                 if key in seen:
                     raise BackupError(f"{where}: appears twice")
                 seen.add(key)
                 stream = tar.extractfile(member)
-                if match["kind"] == "metadata.json":
-                    yield _Entry("metadata", match["db"], match["collection"], where,
-                                 _read_small(stream, where))
+                if match["gzip"]:
+                    stream = gzip.GzipFile(fileobj=stream, mode="rb")
+                if kind != "bson":
+                    yield _Entry("prelude" if kind == "prelude" else "metadata", match["db"],
+                                 collection, where, _read_small(stream, where))
                     continue
                 documents = _iter_bson(stream, where)
-                yield _Entry("documents", match["db"], match["collection"], where, documents)
+                yield _Entry("documents", match["db"], collection, where, documents)
                 for _ in documents:  # whatever the reader left, to reach the next member
                     pass
             # A tar cut at a member boundary reads as a shorter, valid-looking
@@ -386,12 +417,17 @@ def read_archive(path):
     ours = makechat_collections()
     found = {}
     for entry in _tar_entries(path):
-        if archive.database is None:
+        if entry.database is None:
+            pass
+        elif archive.database is None:
             archive.database = entry.database
         elif entry.database != archive.database:
             raise BackupError(f"{path}: holds more than one database ({archive.database!r} and "
                               f"{entry.database!r}); makechat restores one: dump only its "
                               "database (mongodump --db NAME)")
+        if entry.kind == "prelude":
+            _check_prelude(entry)
+            continue
         collection = found.setdefault(entry.collection, _Collection(entry.collection))
         mine = entry.collection in ours
         if entry.kind == "metadata":

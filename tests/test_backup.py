@@ -242,6 +242,14 @@ def good_members(db_name="makechat"):
     return collection_members(db_name)
 
 
+def gzipped(members):
+    """The same files as mongodump --gzip writes them."""
+    return [(f"{name}.gz", gzip.compress(content)) for name, content in members]
+
+
+PRELUDE = json.dumps({"ServerVersion": "7.0.42", "ToolVersion": "100.18.0"}).encode()
+
+
 def symlink_member():
     info = tarfile.TarInfo("makechat/users.bson")
     info.type = tarfile.SYMTYPE
@@ -268,6 +276,14 @@ BROKEN = {
     "missing metadata": lambda valid: tar_gz(good_members()[:1]),
     "system collection": lambda valid: tar_gz([("makechat/system.users.bson", b""),
                                                ("makechat/system.users.metadata.json", b"{}")]),
+    "corrupt gzip member": lambda valid: tar_gz(
+        [(name, content[:20] + bytes(b ^ 0x55 for b in content[20:]))
+         for name, content in gzipped(good_members())]),
+    "truncated gzip member": lambda valid: tar_gz(
+        [(name, content[:-6]) for name, content in gzipped(good_members())]),
+    "same file twice, once gzipped": lambda valid: tar_gz(good_members()
+                                                          + gzipped(good_members()[:1])),
+    "bad prelude": lambda valid: tar_gz(good_members() + [("prelude.json", b"[not json")]),
     "foreign collection only": lambda valid: tar_gz(collection_members(name="evilcoll")),
     "two databases": lambda valid: tar_gz(good_members("makechat") + good_members("other")),
 }
@@ -363,6 +379,44 @@ def test_restore_accepts_archive_with_directory_entries(populated, tmp_path):
     path = tmp_path / "dump.tar.gz"
     path.write_bytes(tar_gz([(info, b"")] + good_members()))
     assert backup.restore_backup(populated, path) == {"users": 1}
+
+
+@pytest.mark.parametrize("prelude", ["prelude.json", "makechat/prelude.json",
+                                     "./prelude.json.gz"])
+def test_restore_accepts_mongodump_prelude(raw_db, config, tmp_path, prelude):
+    content = gzip.compress(PRELUDE) if prelude.endswith(".gz") else PRELUDE
+    path = tmp_path / "dump.tar.gz"
+    path.write_bytes(tar_gz(good_members() + [(prelude, content)]))
+    assert backup.restore_backup(raw_db, path) == {"users": 1}
+
+
+def test_restore_accepts_archive_packed_from_inside_the_folder(raw_db, config, tmp_path):
+    """`tar czf x.tar.gz -C dump .`: members start with ./, the first is '.'."""
+    dump = tmp_path / "dump"
+    for name, content in good_members() + [("prelude.json", PRELUDE)]:
+        (dump / name).parent.mkdir(parents=True, exist_ok=True)
+        (dump / name).write_bytes(content)
+    path = tmp_path / "dump.tar.gz"
+    subprocess.run(["tar", "czf", str(path), "-C", str(dump), "."], check=True)
+    with tarfile.open(path) as tar:
+        assert tar.getnames()[0] == "." and "./makechat/users.bson" in tar.getnames()
+    assert backup.restore_backup(raw_db, path) == {"users": 1}
+
+
+def test_restore_accepts_gzip_layout(raw_db, config, tmp_path):
+    """mongodump --gzip --out: <coll>.bson.gz and <coll>.metadata.json.gz."""
+    document = {"_id": ObjectId(), "username": "gzipped", "n": Int64(2**40)}
+    path = tmp_path / "dump.tar.gz"
+    path.write_bytes(tar_gz(gzipped(collection_members(documents=[document]))))
+    assert backup.restore_backup(raw_db, path) == {"users": 1}
+    stored = raw_db.users.with_options(codec_options=RAW).find_one({"_id": document["_id"]})
+    assert stored.raw == bson.encode(document)
+
+
+def test_restore_command_of_a_folder_says_how_to_pack_it(config, tmp_path, env):
+    assert run(["restore", str(tmp_path)], env) == 1
+    error = env.stderr.getvalue()
+    assert error.count("\n") == 1 and f"tar czf dump.tar.gz -C {tmp_path} ." in error
 
 
 # -- the command line --------------------------------------------------------
