@@ -243,7 +243,9 @@ def build_parser():
     restore = commands.add_parser("restore", help="restore a backup archive",
                                   epilog="example: makechat restore "
                                          "/backups/makechat-20260101-120000.tar.gz --drop")
-    restore.add_argument("archive", metavar="ARCHIVE", help="the .tar.gz written by backup")
+    restore.add_argument("archive", metavar="ARCHIVE",
+                         help="the .tar.gz written by backup, a mongodump folder packed with "
+                              "tar czf, or a mongodump --archive file")
     restore.add_argument("--drop", action="store_true",
                          help="empty each collection before restoring it")
     restore.set_defaults(func=cmd_restore)

@@ -250,6 +250,48 @@ def gzipped(members):
 PRELUDE = json.dumps({"ServerVersion": "7.0.42", "ToolVersion": "100.18.0"}).encode()
 
 
+TERMINATOR = b"\xff\xff\xff\xff"
+
+
+def archive_block(name, documents, db="makechat"):
+    """One block of an archive: a namespace header, documents, a terminator."""
+    return (bson.encode({"db": db, "collection": name, "EOF": False, "CRC": Int64(0)})
+            + b"".join(bson.encode(document) for document in documents) + TERMINATOR)
+
+
+def mongodump_archive(blocks, compress=False, ends=True, after=b""):
+    """A file in mongodump --archive's format (mongo-tools common/archive/spec.md)
+    from blocks of (collection, [documents]) or (collection, [documents], db):
+    a collection's documents may be split over several blocks, interleaved
+    with others'. ``after`` is appended after the last end block."""
+    blocks = [block if len(block) == 3 else (*block, "makechat") for block in blocks]
+    namespaces = list(dict.fromkeys((db, name) for name, _, db in blocks))
+    out = bytearray(backup.ARCHIVE_MAGIC)
+    out += bson.encode({"concurrent_collections": 4, "version": "0.1",
+                        "server_version": "7.0.42", "tool_version": "100.18.0"})
+    for db, name in namespaces:
+        metadata = json.dumps({"indexes": [{"v": 2, "key": {"_id": 1}, "name": "_id_"}],
+                               "collectionName": name, "type": "collection"})
+        out += bson.encode({"db": db, "collection": name, "metadata": metadata, "size": 0,
+                            "type": "collection"})
+    out += TERMINATOR
+    crcs = dict.fromkeys(namespaces, 0)
+    for name, documents, db in blocks:
+        raws = b"".join(bson.encode(document) for document in documents)
+        crcs[db, name] = backup.crc64(raws, crcs[db, name])
+        out += archive_block(name, documents, db)
+    for db, name in namespaces if ends else []:
+        crc = crcs[db, name]
+        crc = crc - (1 << 64) if crc >= 1 << 63 else crc
+        out += bson.encode({"db": db, "collection": name, "EOF": True, "CRC": Int64(crc)})
+        out += TERMINATOR
+    out += after
+    return gzip.compress(bytes(out)) if compress else bytes(out)
+
+
+MALLORY = [{"_id": ObjectId(), "username": "mallory"}]
+
+
 def symlink_member():
     info = tarfile.TarInfo("makechat/users.bson")
     info.type = tarfile.SYMTYPE
@@ -284,6 +326,21 @@ BROKEN = {
     "same file twice, once gzipped": lambda valid: tar_gz(good_members()
                                                           + gzipped(good_members()[:1])),
     "bad prelude": lambda valid: tar_gz(good_members() + [("prelude.json", b"[not json")]),
+    "archive truncated": lambda valid: mongodump_archive([("users", MALLORY)])[:-30],
+    "archive cut after a block": lambda valid: mongodump_archive([("users", MALLORY)],
+                                                                 ends=False),
+    "archive damaged in a string": lambda valid: mongodump_archive(
+        [("users", MALLORY)]).replace(b"mallory", b"mallorz"),
+    "archive with data after its end": lambda valid: mongodump_archive(
+        [("users", MALLORY)], after=archive_block("users", MALLORY)),
+    "archive with junk after the end": lambda valid: mongodump_archive(
+        [("users", MALLORY)], after=b"junk"),
+    "gzipped archive truncated": lambda valid: mongodump_archive(
+        [("users", MALLORY)], compress=True)[:-10],
+    "archive of two databases": lambda valid: mongodump_archive(
+        [("users", MALLORY), ("tokens", MALLORY, "other")]),
+    "not an archive, not gzip": lambda valid: b"\x6d\xe2\x99",
+    "archive of a foreign collection": lambda valid: mongodump_archive([("evilcoll", MALLORY)]),
     "foreign collection only": lambda valid: tar_gz(collection_members(name="evilcoll")),
     "two databases": lambda valid: tar_gz(good_members("makechat") + good_members("other")),
 }
@@ -417,6 +474,44 @@ def test_restore_command_of_a_folder_says_how_to_pack_it(config, tmp_path, env):
     assert run(["restore", str(tmp_path)], env) == 1
     error = env.stderr.getvalue()
     assert error.count("\n") == 1 and f"tar czf dump.tar.gz -C {tmp_path} ." in error
+
+
+def test_crc64_matches_the_published_check_value():
+    """CRC-64/XZ (Go's crc64.ECMA) of "123456789", from the CRC catalogue."""
+    assert backup.crc64(b"123456789") == 0x995DC9BBDF1939FA
+    assert backup.crc64(b"56789", backup.crc64(b"1234")) == 0x995DC9BBDF1939FA
+
+
+@pytest.mark.parametrize("compress", [False, True], ids=["archive", "gzipped archive"])
+def test_restore_reads_mongodump_archive(raw_db, config, tmp_path, compress):
+    users = [{"_id": ObjectId(), "username": f"u{n}", "n": Int64(n)} for n in range(250)]
+    path = tmp_path / "makechat.archive"
+    path.write_bytes(mongodump_archive([("users", users), ("evilcoll", MALLORY)],
+                                       compress=compress))
+    archive = backup.read_archive(path)
+    assert (archive.layout, archive.gzipped, archive.skipped) == (
+        "mongodump archive", compress, ["evilcoll"])
+    assert backup.restore_backup(raw_db, archive) == {"users": 250}
+    stored = {doc["_id"]: doc.raw for doc in raw_db.users.with_options(codec_options=RAW).find()}
+    assert stored == {user["_id"]: bson.encode(user) for user in users}
+
+
+def test_restore_reads_interleaved_archive_blocks(raw_db, config, tmp_path):
+    """mongodump dumps collections in parallel: their blocks interleave."""
+    users = [{"_id": ObjectId(), "username": f"u{n}"} for n in range(30)]
+    rooms = [{"_id": ObjectId(), "name": f"r{n}"} for n in range(30)]
+    path = tmp_path / "makechat.archive"
+    path.write_bytes(mongodump_archive([("users", users[:10]), ("rooms", rooms[:20]),
+                                        ("users", users[10:]), ("rooms", rooms[20:])]))
+    assert backup.restore_backup(raw_db, path) == {"rooms": 30, "users": 30}
+    assert sorted(doc["username"] for doc in raw_db.users.find()) == sorted(
+        user["username"] for user in users)
+
+
+def test_restore_reads_archive_with_an_empty_collection(raw_db, config, tmp_path):
+    path = tmp_path / "makechat.archive"
+    path.write_bytes(mongodump_archive([("users", MALLORY), ("tokens", [])]))
+    assert backup.restore_backup(raw_db, path) == {"tokens": 0, "users": 1}
 
 
 # -- the command line --------------------------------------------------------
