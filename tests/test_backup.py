@@ -8,20 +8,15 @@ import stat
 import subprocess
 import sys
 import tarfile
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import bson
 import pytest
 from bson import Int64, ObjectId
-from bson.codec_options import CodecOptions
-from bson.raw_bson import RawBSONDocument
 
 from makechat import backup
 from makechat.cli import Env, run
-
-RAW = CodecOptions(document_class=RawBSONDocument)
-NOW = datetime(2026, 11, 22, 5, 5, 12, 628000, tzinfo=timezone.utc)
+from tests.dumps import NOW, RAW, drop_all, index_names, populate, snapshot
 
 
 @pytest.fixture
@@ -32,39 +27,7 @@ def env(config):
 
 @pytest.fixture
 def populated(raw_db, make_user):
-    """Users with real bcrypt hashes and token digests, a room with its
-    counters, members and unicode messages (written with pymongo, as the chat
-    API would store them)."""
-    admin = make_user("admin", admin=True)
-    zoe = make_user("zoe")
-    room_id = ObjectId()
-    raw_db.rooms.insert_one({
-        "_id": room_id, "name": "Café ☕", "name_key": "café ☕", "topic": "日本語 topic",
-        "is_open": True, "is_visible": False, "created": NOW, "created_by": admin.id,
-        "last_seq": Int64(2**40 + 3), "committed_seq": 2**31 - 1, "seq_at": NOW})
-    raw_db.members.insert_many([
-        {"room": room_id, "user": admin.id, "username": "admin", "role": "owner", "joined": NOW},
-        {"room": room_id, "user": zoe.id, "username": "zoe", "role": "member", "joined": NOW}])
-    raw_db.messages.insert_many([
-        {"room": room_id, "seq": seq, "author": zoe.id, "author_username": "zoe",
-         "text": f"message {seq}: привет 👋 \u0000 nul and \U0001F600", "created":
-         NOW + timedelta(milliseconds=seq), "edited": None, "deleted": False,
-         "dedupe": f"{zoe.id}:{seq}"} for seq in range(1, 1201)])
-    return raw_db
-
-
-def snapshot(db):
-    """Every document of every collection as raw bytes, by _id: exact equality."""
-    return {name: sorted((document.raw for document in
-                          db[name].with_options(codec_options=RAW).find()),
-                         key=lambda raw: bson.decode(raw)["_id"].binary
-                         if isinstance(bson.decode(raw)["_id"], ObjectId) else raw)
-            for name in backup.collection_names(db)}
-
-
-def index_names(db):
-    return {name: sorted(index["name"] for index in db[name].list_indexes())
-            for name in backup.collection_names(db)}
+    return populate(raw_db, make_user)
 
 
 def empty(db):
@@ -349,11 +312,6 @@ BROKEN = {
 def state(db):
     """Everything a restore could change: collections, documents, indexes."""
     return sorted(db.list_collection_names()), snapshot(db), index_names(db)
-
-
-def drop_all(db):
-    for name in db.list_collection_names():
-        db[name].drop()
 
 
 @pytest.mark.parametrize("database", ["populated", "empty"])
