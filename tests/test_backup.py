@@ -264,6 +264,7 @@ def symlink_member():
 
 BROKEN = {
     "not gzip": lambda valid: b"this is not an archive\n",
+    "empty file": lambda valid: b"",
     "truncated": lambda valid: valid[:len(valid) // 2],
     "corrupt": lambda valid: valid[:200] + bytes(b ^ 0xFF for b in valid[200:260]) + valid[260:],
     "empty archive": lambda valid: tar_gz([]),
