@@ -151,19 +151,34 @@ def cmd_backup(args, env):
 
 def cmd_restore(args, env):
     import mongoengine
+    import pymongo.errors
 
     from makechat import backup, db
     config = load(env)
+    # Check the whole archive before connecting: connect() ensures makechat's
+    # indexes, which creates its collections, and a refused archive must
+    # leave the database as it was, even an empty one.
+    try:
+        archive = backup.read_archive(args.archive)
+    except backup.BackupError as error:
+        raise CommandError(str(error)) from None
     connect(config)
     progress = progress_printer(env.stderr)
     try:
-        restored = backup.restore_backup(mongoengine.get_db(), args.archive, drop=args.drop,
+        restored = backup.restore_backup(mongoengine.get_db(), archive, drop=args.drop,
                                          progress=progress)
     except backup.BackupError as error:
         raise CommandError(str(error)) from None
     finally:
         end_progress(env.stderr, progress)
-    db.ensure_indexes()
+    try:
+        db.ensure_indexes()
+    except pymongo.errors.PyMongoError as error:
+        raise CommandError(f"restored, but makechat's indexes could not be created: "
+                           f"{str(error).splitlines()[0][:300]}") from None
+    if archive.skipped:
+        print(f"skipped {len(archive.skipped)} collection(s) that are not makechat's: "
+              f"{', '.join(archive.skipped)}", file=env.stderr)
     total = sum(restored.values())
     print(f"restored {total} documents in {len(restored)} collections from {args.archive}",
           file=env.stdout)
@@ -228,7 +243,9 @@ def build_parser():
     restore = commands.add_parser("restore", help="restore a backup archive",
                                   epilog="example: makechat restore "
                                          "/backups/makechat-20260101-120000.tar.gz --drop")
-    restore.add_argument("archive", metavar="ARCHIVE", help="the .tar.gz written by backup")
+    restore.add_argument("archive", metavar="ARCHIVE",
+                         help="the .tar.gz written by backup, a mongodump folder packed with "
+                              "tar czf, or a mongodump --archive file")
     restore.add_argument("--drop", action="store_true",
                          help="empty each collection before restoring it")
     restore.set_defaults(func=cmd_restore)

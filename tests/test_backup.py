@@ -8,21 +8,15 @@ import stat
 import subprocess
 import sys
 import tarfile
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import bson
 import pytest
 from bson import Int64, ObjectId
-from bson.codec_options import CodecOptions
-from bson.raw_bson import RawBSONDocument
 
 from makechat import backup
-from makechat.names import skeleton
 from makechat.cli import Env, run
-
-RAW = CodecOptions(document_class=RawBSONDocument)
-NOW = datetime(2026, 11, 22, 5, 5, 12, 628000, tzinfo=timezone.utc)
+from tests.dumps import NOW, RAW, drop_all, index_names, populate, snapshot
 
 
 @pytest.fixture
@@ -33,39 +27,7 @@ def env(config):
 
 @pytest.fixture
 def populated(raw_db, make_user):
-    """Users with real bcrypt hashes and token digests, a room with its
-    counters, members and unicode messages (written with pymongo, as the chat
-    API would store them)."""
-    admin = make_user("admin", admin=True)
-    zoe = make_user("zoe")
-    room_id = ObjectId()
-    raw_db.rooms.insert_one({
-        "_id": room_id, "name": "Café ☕", "name_key": skeleton("Café ☕"), "topic": "日本語 topic",
-        "is_open": True, "is_visible": False, "created": NOW, "created_by": admin.id,
-        "last_seq": Int64(2**40 + 3), "committed_seq": 2**31 - 1, "seq_at": NOW})
-    raw_db.members.insert_many([
-        {"room": room_id, "user": admin.id, "username": "admin", "role": "owner", "joined": NOW},
-        {"room": room_id, "user": zoe.id, "username": "zoe", "role": "member", "joined": NOW}])
-    raw_db.messages.insert_many([
-        {"room": room_id, "seq": seq, "author": zoe.id, "author_username": "zoe",
-         "text": f"message {seq}: привет 👋 \u0000 nul and \U0001F600", "created":
-         NOW + timedelta(milliseconds=seq), "edited": None, "deleted": False,
-         "dedupe": f"{zoe.id}:{seq}"} for seq in range(1, 1201)])
-    return raw_db
-
-
-def snapshot(db):
-    """Every document of every collection as raw bytes, by _id: exact equality."""
-    return {name: sorted((document.raw for document in
-                          db[name].with_options(codec_options=RAW).find()),
-                         key=lambda raw: bson.decode(raw)["_id"].binary
-                         if isinstance(bson.decode(raw)["_id"], ObjectId) else raw)
-            for name in backup.collection_names(db)}
-
-
-def index_names(db):
-    return {name: sorted(index["name"] for index in db[name].list_indexes())
-            for name in backup.collection_names(db)}
+    return populate(raw_db, make_user)
 
 
 def empty(db):
@@ -158,6 +120,20 @@ def test_archive_layout_matches_mongodump(populated, tmp_path):
     assert by_name["room_1_seq_1"]["unique"] is True
 
 
+def test_backup_metadata_carries_collection_uuid(populated, tmp_path):
+    path = backup.write_backup(populated, tmp_path)
+    with tarfile.open(path, "r:gz") as tar:
+        metadata = json.loads(tar.extractfile(f"{populated.name}/users.metadata.json").read())
+    info = next(populated.list_collections(filter={"name": "users"}))
+    assert len(metadata["uuid"]) == 32
+    assert metadata["uuid"] == bytes(info["info"]["uuid"]).hex()
+
+
+def test_metadata_without_uuid_omits_it(populated):
+    metadata = json.loads(backup.metadata_json(populated.users, {"name": "users"}))
+    assert "uuid" not in metadata and metadata["collectionName"] == "users"
+
+
 def test_backup_dumps_rooms_after_messages(populated, tmp_path):
     """Counters are dumped after what they count, so restored counters are never behind."""
     path = backup.write_backup(populated, tmp_path)
@@ -216,12 +192,67 @@ def tar_gz(members):
     return buffer.getvalue()
 
 
-def good_members(db_name="makechat"):
-    document = bson.encode({"_id": ObjectId(), "username": "mallory"})
+def collection_members(db_name="makechat", name="users", documents=None):
+    """The two files of one collection, as mongodump writes them."""
+    documents = [{"_id": ObjectId(), "username": "mallory"}] if documents is None else documents
     metadata = json.dumps({"indexes": [{"v": 2, "key": {"_id": 1}, "name": "_id_"}],
-                           "uuid": "", "collectionName": "users", "type": "collection",
-                           "options": {}}).encode()
-    return [(f"{db_name}/users.bson", document), (f"{db_name}/users.metadata.json", metadata)]
+                           "collectionName": name, "type": "collection"}).encode()
+    return [(f"{db_name}/{name}.bson", b"".join(bson.encode(doc) for doc in documents)),
+            (f"{db_name}/{name}.metadata.json", metadata)]
+
+
+def good_members(db_name="makechat"):
+    return collection_members(db_name)
+
+
+def gzipped(members):
+    """The same files as mongodump --gzip writes them."""
+    return [(f"{name}.gz", gzip.compress(content)) for name, content in members]
+
+
+PRELUDE = json.dumps({"ServerVersion": "7.0.42", "ToolVersion": "100.18.0"}).encode()
+
+
+TERMINATOR = b"\xff\xff\xff\xff"
+
+
+def archive_block(name, documents, db="makechat"):
+    """One block of an archive: a namespace header, documents, a terminator."""
+    return (bson.encode({"db": db, "collection": name, "EOF": False, "CRC": Int64(0)})
+            + b"".join(bson.encode(document) for document in documents) + TERMINATOR)
+
+
+def mongodump_archive(blocks, compress=False, ends=True, after=b""):
+    """A file in mongodump --archive's format (mongo-tools common/archive/spec.md)
+    from blocks of (collection, [documents]) or (collection, [documents], db):
+    a collection's documents may be split over several blocks, interleaved
+    with others'. ``after`` is appended after the last end block."""
+    blocks = [block if len(block) == 3 else (*block, "makechat") for block in blocks]
+    namespaces = list(dict.fromkeys((db, name) for name, _, db in blocks))
+    out = bytearray(backup.ARCHIVE_MAGIC)
+    out += bson.encode({"concurrent_collections": 4, "version": "0.1",
+                        "server_version": "7.0.42", "tool_version": "100.18.0"})
+    for db, name in namespaces:
+        metadata = json.dumps({"indexes": [{"v": 2, "key": {"_id": 1}, "name": "_id_"}],
+                               "collectionName": name, "type": "collection"})
+        out += bson.encode({"db": db, "collection": name, "metadata": metadata, "size": 0,
+                            "type": "collection"})
+    out += TERMINATOR
+    crcs = dict.fromkeys(namespaces, 0)
+    for name, documents, db in blocks:
+        raws = b"".join(bson.encode(document) for document in documents)
+        crcs[db, name] = backup.crc64(raws, crcs[db, name])
+        out += archive_block(name, documents, db)
+    for db, name in namespaces if ends else []:
+        crc = crcs[db, name]
+        crc = crc - (1 << 64) if crc >= 1 << 63 else crc
+        out += bson.encode({"db": db, "collection": name, "EOF": True, "CRC": Int64(crc)})
+        out += TERMINATOR
+    out += after
+    return gzip.compress(bytes(out)) if compress else bytes(out)
+
+
+MALLORY = [{"_id": ObjectId(), "username": "mallory"}]
 
 
 def symlink_member():
@@ -233,6 +264,7 @@ def symlink_member():
 
 BROKEN = {
     "not gzip": lambda valid: b"this is not an archive\n",
+    "empty file": lambda valid: b"",
     "truncated": lambda valid: valid[:len(valid) // 2],
     "corrupt": lambda valid: valid[:200] + bytes(b ^ 0xFF for b in valid[200:260]) + valid[260:],
     "empty archive": lambda valid: tar_gz([]),
@@ -250,25 +282,98 @@ BROKEN = {
     "missing metadata": lambda valid: tar_gz(good_members()[:1]),
     "system collection": lambda valid: tar_gz([("makechat/system.users.bson", b""),
                                                ("makechat/system.users.metadata.json", b"{}")]),
+    "corrupt gzip member": lambda valid: tar_gz(
+        [(name, content[:20] + bytes(b ^ 0x55 for b in content[20:]))
+         for name, content in gzipped(good_members())]),
+    "truncated gzip member": lambda valid: tar_gz(
+        [(name, content[:-6]) for name, content in gzipped(good_members())]),
+    "same file twice, once gzipped": lambda valid: tar_gz(good_members()
+                                                          + gzipped(good_members()[:1])),
+    "bad prelude": lambda valid: tar_gz(good_members() + [("prelude.json", b"[not json")]),
+    "archive truncated": lambda valid: mongodump_archive([("users", MALLORY)])[:-30],
+    "archive cut after a block": lambda valid: mongodump_archive([("users", MALLORY)],
+                                                                 ends=False),
+    "archive damaged in a string": lambda valid: mongodump_archive(
+        [("users", MALLORY)]).replace(b"mallory", b"mallorz"),
+    "archive with data after its end": lambda valid: mongodump_archive(
+        [("users", MALLORY)], after=archive_block("users", MALLORY)),
+    "archive with junk after the end": lambda valid: mongodump_archive(
+        [("users", MALLORY)], after=b"junk"),
+    "gzipped archive truncated": lambda valid: mongodump_archive(
+        [("users", MALLORY)], compress=True)[:-10],
+    "archive of two databases": lambda valid: mongodump_archive(
+        [("users", MALLORY), ("tokens", MALLORY, "other")]),
+    "not an archive, not gzip": lambda valid: b"\x6d\xe2\x99",
+    "archive of a foreign collection": lambda valid: mongodump_archive([("evilcoll", MALLORY)]),
+    "foreign collection only": lambda valid: tar_gz(collection_members(name="evilcoll")),
+    "two databases": lambda valid: tar_gz(good_members("makechat") + good_members("other")),
 }
 
 
+def state(db):
+    """Everything a restore could change: collections, documents, indexes."""
+    return sorted(db.list_collection_names()), snapshot(db), index_names(db)
+
+
+@pytest.mark.parametrize("database", ["populated", "empty"])
 @pytest.mark.parametrize("breakage", sorted(BROKEN))
 def test_restore_broken_archive_fails_and_leaves_database_untouched(
-        breakage, populated, tmp_path, env):
+        breakage, database, populated, tmp_path, env):
     valid = backup.write_backup(populated, tmp_path / "good").read_bytes()
     broken = tmp_path / "broken.tar.gz"
     broken.write_bytes(BROKEN[breakage](valid))
-    # A broken archive that would restore *after* deleting documents must not
-    # get that far: make the database differ from the archive first.
-    populated.users.insert_one({"username": "written after the backup"})
-    before = snapshot(populated)
+    if database == "empty":
+        drop_all(populated)
+    else:
+        # A broken archive that would restore *after* deleting documents must
+        # not get that far: make the database differ from the archive first.
+        populated.users.insert_one({"username": "written after the backup"})
+    before = state(populated)
     status = run(["restore", str(broken), "--drop"], env)
     assert status == 1
     error = env.stderr.getvalue()
     assert error.startswith("makechat: error: ") and error.count("\n") == 1
     assert "Traceback" not in error
-    assert snapshot(populated) == before
+    assert state(populated) == before
+    assert (before[0] == []) == (database == "empty")
+
+
+def test_read_archive_with_two_databases_names_them(tmp_path):
+    path = tmp_path / "dump.tar.gz"
+    path.write_bytes(tar_gz(good_members("makechat") + collection_members("other", "tokens")))
+    with pytest.raises(backup.BackupError, match="more than one database.*'makechat'.*'other'"):
+        backup.read_archive(path)
+
+
+def test_read_archive_of_foreign_collections_only_is_refused(tmp_path):
+    path = tmp_path / "dump.tar.gz"
+    path.write_bytes(tar_gz(collection_members(name="evilcoll")))
+    with pytest.raises(backup.BackupError, match="none of makechat's collections.*evilcoll"):
+        backup.read_archive(path)
+
+
+def test_restore_skips_collections_that_are_not_makechats(raw_db, config, tmp_path):
+    path = tmp_path / "dump.tar.gz"
+    path.write_bytes(tar_gz(good_members() + collection_members(name="evilcoll")
+                            + collection_members(name="system.js")))
+    archive = backup.read_archive(path)
+    assert archive.skipped == ["evilcoll", "system.js"]
+    assert backup.restore_backup(raw_db, archive) == {"users": 1}
+    assert "evilcoll" not in raw_db.list_collection_names()
+
+
+def test_restore_with_drop_leaves_foreign_collection_of_same_name(raw_db, config, tmp_path):
+    raw_db.evilcoll.insert_one({"mine": True})
+    path = tmp_path / "dump.tar.gz"
+    path.write_bytes(tar_gz(good_members() + collection_members(
+        name="evilcoll", documents=[{"_id": 1, "theirs": True}])))
+    backup.restore_backup(raw_db, path, drop=True)
+    assert [doc["mine"] for doc in raw_db.evilcoll.find()] == [True]
+
+
+def test_makechat_collections_include_every_model():
+    assert backup.makechat_collections() >= {"users", "tokens", "attempts", "login_addresses",
+                                             "rooms", "members", "messages"}
 
 
 def test_read_archive_cut_between_members_is_refused(populated, tmp_path):
@@ -290,6 +395,82 @@ def test_restore_accepts_archive_with_directory_entries(populated, tmp_path):
     path = tmp_path / "dump.tar.gz"
     path.write_bytes(tar_gz([(info, b"")] + good_members()))
     assert backup.restore_backup(populated, path) == {"users": 1}
+
+
+@pytest.mark.parametrize("prelude", ["prelude.json", "makechat/prelude.json",
+                                     "./prelude.json.gz"])
+def test_restore_accepts_mongodump_prelude(raw_db, config, tmp_path, prelude):
+    content = gzip.compress(PRELUDE) if prelude.endswith(".gz") else PRELUDE
+    path = tmp_path / "dump.tar.gz"
+    path.write_bytes(tar_gz(good_members() + [(prelude, content)]))
+    assert backup.restore_backup(raw_db, path) == {"users": 1}
+
+
+def test_restore_accepts_archive_packed_from_inside_the_folder(raw_db, config, tmp_path):
+    """`tar czf x.tar.gz -C dump .`: members start with ./, the first is '.'."""
+    dump = tmp_path / "dump"
+    for name, content in good_members() + [("prelude.json", PRELUDE)]:
+        (dump / name).parent.mkdir(parents=True, exist_ok=True)
+        (dump / name).write_bytes(content)
+    path = tmp_path / "dump.tar.gz"
+    subprocess.run(["tar", "czf", str(path), "-C", str(dump), "."], check=True)
+    with tarfile.open(path) as tar:
+        assert tar.getnames()[0] == "." and "./makechat/users.bson" in tar.getnames()
+    assert backup.restore_backup(raw_db, path) == {"users": 1}
+
+
+def test_restore_accepts_gzip_layout(raw_db, config, tmp_path):
+    """mongodump --gzip --out: <coll>.bson.gz and <coll>.metadata.json.gz."""
+    document = {"_id": ObjectId(), "username": "gzipped", "n": Int64(2**40)}
+    path = tmp_path / "dump.tar.gz"
+    path.write_bytes(tar_gz(gzipped(collection_members(documents=[document]))))
+    assert backup.restore_backup(raw_db, path) == {"users": 1}
+    stored = raw_db.users.with_options(codec_options=RAW).find_one({"_id": document["_id"]})
+    assert stored.raw == bson.encode(document)
+
+
+def test_restore_command_of_a_folder_says_how_to_pack_it(config, tmp_path, env):
+    assert run(["restore", str(tmp_path)], env) == 1
+    error = env.stderr.getvalue()
+    assert error.count("\n") == 1 and f"tar czf dump.tar.gz -C {tmp_path} ." in error
+
+
+def test_crc64_matches_the_published_check_value():
+    """CRC-64/XZ (Go's crc64.ECMA) of "123456789", from the CRC catalogue."""
+    assert backup.crc64(b"123456789") == 0x995DC9BBDF1939FA
+    assert backup.crc64(b"56789", backup.crc64(b"1234")) == 0x995DC9BBDF1939FA
+
+
+@pytest.mark.parametrize("compress", [False, True], ids=["archive", "gzipped archive"])
+def test_restore_reads_mongodump_archive(raw_db, config, tmp_path, compress):
+    users = [{"_id": ObjectId(), "username": f"u{n}", "n": Int64(n)} for n in range(250)]
+    path = tmp_path / "makechat.archive"
+    path.write_bytes(mongodump_archive([("users", users), ("evilcoll", MALLORY)],
+                                       compress=compress))
+    archive = backup.read_archive(path)
+    assert (archive.layout, archive.gzipped, archive.skipped) == (
+        "mongodump archive", compress, ["evilcoll"])
+    assert backup.restore_backup(raw_db, archive) == {"users": 250}
+    stored = {doc["_id"]: doc.raw for doc in raw_db.users.with_options(codec_options=RAW).find()}
+    assert stored == {user["_id"]: bson.encode(user) for user in users}
+
+
+def test_restore_reads_interleaved_archive_blocks(raw_db, config, tmp_path):
+    """mongodump dumps collections in parallel: their blocks interleave."""
+    users = [{"_id": ObjectId(), "username": f"u{n}"} for n in range(30)]
+    rooms = [{"_id": ObjectId(), "name": f"r{n}"} for n in range(30)]
+    path = tmp_path / "makechat.archive"
+    path.write_bytes(mongodump_archive([("users", users[:10]), ("rooms", rooms[:20]),
+                                        ("users", users[10:]), ("rooms", rooms[20:])]))
+    assert backup.restore_backup(raw_db, path) == {"rooms": 30, "users": 30}
+    assert sorted(doc["username"] for doc in raw_db.users.find()) == sorted(
+        user["username"] for user in users)
+
+
+def test_restore_reads_archive_with_an_empty_collection(raw_db, config, tmp_path):
+    path = tmp_path / "makechat.archive"
+    path.write_bytes(mongodump_archive([("users", MALLORY), ("tokens", [])]))
+    assert backup.restore_backup(raw_db, path) == {"tokens": 0, "users": 1}
 
 
 # -- the command line --------------------------------------------------------
@@ -357,6 +538,14 @@ def test_plain_backup_command_writes_archive(populated, tmp_path, config):
     assert result.returncode == 0, result.stderr
     assert Path(result.stdout.strip()).parent == tmp_path
     assert len(backup.list_archives(tmp_path)) == 1
+
+
+def test_restore_command_lists_skipped_collections(config, raw_db, tmp_path, env):
+    path = tmp_path / "dump.tar.gz"
+    path.write_bytes(tar_gz(good_members() + collection_members(name="evilcoll")))
+    assert run(["restore", str(path)], env) == 0
+    assert "skipped 1 collection(s) that are not makechat's: evilcoll" in env.stderr.getvalue()
+    assert env.stdout.getvalue().startswith("restored 1 documents in 1 collections")
 
 
 def test_restore_command_missing_file_fails_one_line(env, tmp_path):
