@@ -4,32 +4,36 @@ from mongoengine.errors import NotUniqueError, OperationError
 
 from makechat.auth import hash_password
 from makechat.db import is_duplicate_key
+from makechat.exceptions import Conflict, Forbidden, Invalid, no_such
 from makechat.models import Token, User
 from makechat.names import skeleton
+from makechat.paging import Page, page_by_id
 from makechat.validation import EMAIL, PASSWORD, USERNAME, conforms
 
 
-class AccountError(ValueError):
+class AccountError(Invalid):
     """An account cannot be created or changed as asked; str() says why."""
 
 
-class AccountConflict(AccountError):
-    """The username or email is already taken."""
+class AccountConflict(Conflict, AccountError):
+    """The username or email is already taken (a Conflict first: 409)."""
+
+    title = "Already exists"
 
 
 def check_username(username):
     if not isinstance(username, str) or not conforms(username, USERNAME):
-        raise AccountError(f"username must be {USERNAME['x-rule']}")
+        raise AccountError(f"The username must be {USERNAME['x-rule']}.")
 
 
 def check_email(email):
     if not isinstance(email, str) or not conforms(email, EMAIL):
-        raise AccountError(f"email must be {EMAIL['x-rule']}")
+        raise AccountError(f"The email must be {EMAIL['x-rule']}.")
 
 
 def check_password_rules(password):
     if not isinstance(password, str) or not conforms(password, PASSWORD):
-        raise AccountError(f"password must be {PASSWORD['x-rule']}")
+        raise AccountError(f"The password must be {PASSWORD['x-rule']}.")
 
 
 def find_user(username):
@@ -47,13 +51,13 @@ def create_user(username, email, password, *, rounds, is_superuser=False, is_act
     check_email(email)
     check_password_rules(password)
     if User.objects(username_key=username.lower()).first():
-        raise AccountConflict(f"username {username!r} is already taken")
+        raise AccountConflict(f"Username {username!r} is already taken.")
     look_alike = User.objects(username_skeleton=skeleton(username)).first()
     if look_alike:
-        raise AccountConflict(f"username {username!r} looks too much like "
-                              f"{look_alike.username!r}, which is taken")
+        raise AccountConflict(f"Username {username!r} looks too much like "
+                              f"{look_alike.username!r}, which is taken.")
     if User.objects(email_key=email.lower()).first():
-        raise AccountConflict(f"email {email!r} is already in use")
+        raise AccountConflict(f"Email {email!r} is already in use.")
     user = User(username=username, username_key=username.lower(),
                 username_skeleton=skeleton(username),
                 email=email, email_key=email.lower(),
@@ -62,7 +66,7 @@ def create_user(username, email, password, *, rounds, is_superuser=False, is_act
     try:
         user.save(force_insert=True)
     except NotUniqueError:
-        raise AccountConflict("username or email is already taken") from None
+        raise AccountConflict("The username or email is already taken.") from None
     return user
 
 
@@ -81,11 +85,62 @@ def set_password(user, password, *, rounds, keep_token=None):
 def set_email(user, email):
     check_email(email)
     if email.lower() != user.email_key and User.objects(email_key=email.lower()).first():
-        raise AccountConflict(f"email {email!r} is already in use")
+        raise AccountConflict(f"Email {email!r} is already in use.")
     user.email, user.email_key = email, email.lower()
     try:
         user.save()
     except (NotUniqueError, OperationError) as error:
         if not is_duplicate_key(error):
             raise
-        raise AccountConflict(f"email {email!r} is already in use") from None
+        raise AccountConflict(f"Email {email!r} is already in use.") from None
+
+
+def lookup(username):
+    """Return {_id, username} of the active user with this exact username (any
+    case), for any signed-in user: nothing else about them."""
+    user = find_user(username)
+    if user is None or not user.is_active:
+        raise no_such("user")
+    return {"_id": user.id, "username": user.username}
+
+
+def list_users(after, limit):
+    """Return a Page of every account's profile (for admins)."""
+    page = page_by_id(User.objects, after, limit)
+    return Page([user.to_public() for user in page.items], page.next_after)
+
+
+def get_user(user_id):
+    user = User.objects(id=user_id).first() if user_id is not None else None
+    if user is None:
+        raise no_such("user")
+    return user
+
+
+def update_user(admin, user_id, changes, *, rounds):
+    """Enable, disable, promote, demote or reset an account (an admin's act).
+
+    An admin cannot disable or demote themselves (someone must stay admin);
+    disabling an account revokes its tokens at once."""
+    user = get_user(user_id)
+    if user.id == admin.id and (changes.get("is_active") is False
+                                or changes.get("is_superuser") is False):
+        raise Conflict("An admin cannot disable or demote their own account; ask another admin.",
+                       title="Not allowed on yourself")
+    if "email" in changes:
+        set_email(user, changes["email"])
+    if "password" in changes:
+        set_password(user, changes["password"], rounds=rounds)
+    for field in ("is_active", "is_superuser"):
+        if field in changes:
+            setattr(user, field, changes[field])
+    user.save()
+    if changes.get("is_active") is False:
+        # SECURITY: a disabled account's tokens are revoked, not just refused.
+        Token.objects(owner=user.id).delete()
+    return user
+
+
+def require_admin(user):
+    if not user.is_superuser:
+        raise Forbidden("Admin required.")

@@ -5,13 +5,14 @@ import falcon
 
 from makechat import db, errors
 from makechat.auth import LoginLimiter, TrustedProxies
-from makechat.chat import MessageStore
+from makechat.chat.messagelog import MessageStore
+from makechat.chat.messaging import Messaging
+from makechat.chat.watcher import RoomWatcher, WaitQuota
 from makechat.media import JSON_UTF8, json_handlers
 from makechat.throttle import Throttle
 from makechat.middleware import EnsureIndexes, JSONDiscipline, RequestId
 from makechat.resources import (health, members, messages, openapi, rooms, session, tokens,
                                  users, webclient)
-from makechat.watcher import RoomWatcher, WaitQuota
 
 
 def create_app(config):
@@ -45,16 +46,17 @@ def create_app(config):
     app.add_route("/api/users/lookup", users.UserLookupResource())
     app.add_route("/api/users/{user_id}", users.UserResource(config))
 
-    watcher = RoomWatcher(config.poll_interval, advance=None)
-    store = MessageStore(config.gap_timeout, on_commit=watcher.notify)
-    watcher.advance = store.advance
+    # One way: the watcher calls the store (to unstick a dead writer's gap);
+    # Messaging tells the watcher about this process's posts.
+    store = MessageStore(config.gap_timeout)
+    watcher = RoomWatcher(config.poll_interval, advance=store.advance)
+    messaging = Messaging(store, watcher, WaitQuota(config.max_waiting_per_user))
     app.add_route("/api/rooms", rooms.RoomsResource())
     app.add_route("/api/rooms/{room_id}", rooms.RoomResource())
     app.add_route("/api/members", members.MembersResource())
     app.add_route("/api/members/{member_id}", members.MemberResource())
-    app.add_route("/api/messages", messages.MessagesResource(
-        config, store, watcher, WaitQuota(config.max_waiting_per_user)))
-    app.add_route("/api/messages/{message_id}", messages.MessageResource(config, store))
+    app.add_route("/api/messages", messages.MessagesResource(config, messaging))
+    app.add_route("/api/messages/{message_id}", messages.MessageResource(config, messaging))
     app.add_route("/api/openapi.json", openapi.OpenAPIResource(app))
     app.add_route("/api/health", health.HealthResource(config))
 

@@ -10,7 +10,9 @@ from datetime import timedelta
 import bcrypt
 from mongoengine.errors import NotUniqueError
 
+from makechat.exceptions import Conflict, no_such
 from makechat.models import KnownAddress, Token, User, utcnow
+from makechat.paging import Page, page_by_id
 from makechat.throttle import Rule
 
 TOKEN_ALPHABET = string.ascii_lowercase + string.digits
@@ -81,12 +83,12 @@ def token_digest(secret):
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-class TooManyTokens(Exception):
+class TooManyTokens(Conflict):
     """The user already holds max_tokens_per_user tokens."""
 
     def __init__(self, limit):
         super().__init__(f"You hold {limit} tokens, the most allowed; revoke some with "
-                         "DELETE /api/tokens/{token_id}.")
+                         "DELETE /api/tokens/{token_id}.", title="Too many tokens")
         self.limit = limit
 
 
@@ -125,6 +127,18 @@ def issue_token(user, name, *, max_tokens, expires_in=None, make_room=False):
             continue  # a parallel request took this slot
         return token, secret
     raise TooManyTokens(max_tokens)
+
+
+def list_tokens(user, after, limit):
+    """Return a Page of a user's tokens as shown to them (never a secret)."""
+    page = page_by_id(Token.objects(owner=user.id), after, limit)
+    return Page([token.to_public() for token in page.items], page.next_after)
+
+
+def revoke_token(user, token_id):
+    """Revoke one of the user's tokens; another user's token is no such token."""
+    if token_id is None or not Token.objects(id=token_id, owner=user.id).delete():
+        raise no_such("token")
 
 
 def _revoke_stalest_login(user_id):

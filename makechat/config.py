@@ -1,8 +1,9 @@
 """Configuration: one ``Config`` built from ``makechat.conf`` and ``MAKECHAT_*``.
 
-Every key lives in ``SETTINGS`` with its type, default and meaning; the
-example file, the docs and the environment overrides are all derived from
-this table, so a key cannot exist in one place and be missing in another.
+Every key is declared once, as a field of ``Config`` with its type, default
+and meaning; ``SETTINGS``, the example file, the docs and the environment
+overrides are all derived from those fields, so a key cannot exist in one
+place and be missing in another.
 """
 
 import configparser
@@ -34,80 +35,12 @@ def _bool(value):
     raise ValueError(f"not a boolean: {value!r}")
 
 
-SETTINGS = (
-    Setting("mongo_uri", str, "mongodb://localhost:27017/makechat",
-            "MongoDB connection string; the database name is taken from its path."),
-    Setting("db_timeout", float, 5.0,
-            "Seconds to wait for the database before a request fails with 503."),
-    Setting("registration", str, "open",
-            "'open' lets anyone create an account with POST /api/register; "
-            "'closed' leaves account creation to admins."),
-    Setting("bcrypt_rounds", int, 12,
-            "bcrypt cost factor for password hashes (4-31; each step doubles the work)."),
-    Setting("max_body", int, 65536,
-            "Largest request body accepted, in bytes; larger bodies get 413."),
-    Setting("body_timeout", float, 15.0,
-            "Seconds a client has to send a whole request body once its headers "
-            "arrived; a slower body gets 408 and its connection is closed."),
-    Setting("max_body_reads_per_address", int, 50,
-            "Request bodies one client address may be sending to one worker process "
-            "at the same time; more get 429 at once (slow senders cannot take every "
-            "connection)."),
-    Setting("max_json_depth", int, 32,
-            "Deepest nesting of arrays and objects accepted in a JSON body; deeper "
-            "bodies get 400."),
-    Setting("max_message_length", int, 4000,
-            "Longest message text, in characters."),
-    Setting("login_window", int, 900,
-            "Seconds over which failed logins are counted."),
-    Setting("login_max_failures_per_user_address", int, 10,
-            "Failed logins for one username from one client address within "
-            "login_window before that address gets 429 for that username."),
-    Setting("login_max_failures_per_user", int, 50,
-            "Failed logins for one username from all addresses within login_window "
-            "before 429 for addresses it never logged in from (its known addresses "
-            "keep working, so others' guesses cannot lock the owner out)."),
-    Setting("login_max_failures_per_address", int, 100,
-            "Failed logins from one client address within login_window before 429."),
-    Setting("login_known_address_days", int, 90,
-            "Days a client address stays known for a user after a successful login."),
-    Setting("register_max_per_address", int, 20,
-            "Registrations (POST /api/register) from one client address within "
-            "register_window before 429."),
-    Setting("register_window", int, 3600,
-            "Seconds over which registrations are counted."),
-    Setting("max_tokens_per_user", int, 100,
-            "API tokens one user may hold at once (logins count); beyond it 409."),
-    Setting("trusted_proxies", str, "",
-            "Comma-separated addresses or networks of reverse proxies whose "
-            "X-Forwarded-For header is believed (for per-address login limits)."),
-    Setting("poll_interval", float, 0.25,
-            "Seconds between the database polls that wake waiting message requests."),
-    Setting("max_wait", float, 30.0,
-            "Longest 'wait' a client may ask for on GET /api/messages, in seconds."),
-    Setting("max_waiting_per_user", int, 20,
-            "Waiting requests (?wait=) one user may hold open in one worker process; "
-            "more get 429 with Retry-After."),
-    Setting("gap_timeout", float, 5.0,
-            "Seconds a message sequence number may stay allocated but unwritten (a "
-            "writer died mid-post) before readers skip it; the writer, if alive, "
-            "then posts under a new number, so nothing is lost."),
-    Setting("backup_dir", str, "~/makechat-backups",
-            "Where 'makechat backup' writes archives when -o is not given."),
-    Setting("host", str, "127.0.0.1", "Address 'makechat serve' listens on."),
-    Setting("port", int, 8080, "Port 'makechat serve' listens on."),
-    Setting("workers", int, 2, "Worker processes of 'makechat serve'."),
-    Setting("worker_class", str, "gevent",
-            "gunicorn worker class: 'gevent' (many waiting clients) or 'gthread'."),
-    Setting("worker_connections", int, 1000,
-            "Simultaneous connections per gevent worker (or threads per gthread worker)."),
-    Setting("log_level", str, "info", "Log level: debug, info, warning, error."),
-    Setting("web_root", str, "",
-            "Folder of the web client served at / by 'makechat serve'; "
-            "empty means the copy bundled with the package."),
-)
-
-_BY_NAME = {setting.name: setting for setting in SETTINGS}
+def setting(default, help, *, choices=None, minimum=None, maximum=None):  # noqa: A002
+    """Declare a setting: its default, what it means, and the values it takes
+    (its type is the field's annotation; a number must be positive unless a
+    range is given)."""
+    return dataclasses.field(default=default, metadata={
+        "help": help, "choices": choices, "minimum": minimum, "maximum": maximum})
 
 
 class ConfigError(Exception):
@@ -116,55 +49,135 @@ class ConfigError(Exception):
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    mongo_uri: str = "mongodb://localhost:27017/makechat"
-    db_timeout: float = 5.0
-    registration: str = "open"
-    bcrypt_rounds: int = 12
-    max_body: int = 65536
-    body_timeout: float = 15.0
-    max_body_reads_per_address: int = 50
-    max_json_depth: int = 32
-    max_message_length: int = 4000
-    login_window: int = 900
-    login_max_failures_per_user_address: int = 10
-    login_max_failures_per_user: int = 50
-    login_max_failures_per_address: int = 100
-    login_known_address_days: int = 90
-    register_max_per_address: int = 20
-    register_window: int = 3600
-    max_tokens_per_user: int = 100
-    trusted_proxies: str = ""
-    poll_interval: float = 0.25
-    max_wait: float = 30.0
-    max_waiting_per_user: int = 20
-    gap_timeout: float = 5.0
-    backup_dir: str = "~/makechat-backups"
-    host: str = "127.0.0.1"
-    port: int = 8080
-    workers: int = 2
-    worker_class: str = "gevent"
-    worker_connections: int = 1000
-    log_level: str = "info"
-    web_root: str = ""
+    """Every setting, declared once: name, type, default and meaning. SETTINGS,
+    makechat.conf.example, the docs' table and the MAKECHAT_* overrides are
+    all derived from these fields."""
+
+    mongo_uri: str = setting(
+        "mongodb://localhost:27017/makechat",
+        "MongoDB connection string; the database name is taken from its path.")
+    db_timeout: float = setting(
+        5.0,
+        "Seconds to wait for the database before a request fails with 503.")
+    registration: str = setting(
+        "open",
+        "'open' lets anyone create an account with POST /api/register; 'closed' "
+        "leaves account creation to admins.", choices=("open", "closed"))
+    bcrypt_rounds: int = setting(
+        12,
+        "bcrypt cost factor for password hashes (4-31; each step doubles the work).",
+        minimum=4, maximum=31)
+    max_body: int = setting(
+        65536,
+        "Largest request body accepted, in bytes; larger bodies get 413.")
+    body_timeout: float = setting(
+        15.0,
+        "Seconds a client has to send a whole request body once its headers "
+        "arrived; a slower body gets 408 and its connection is closed.")
+    max_body_reads_per_address: int = setting(
+        50,
+        "Request bodies one client address may be sending to one worker process at "
+        "the same time; more get 429 at once (slow senders cannot take every "
+        "connection).")
+    max_json_depth: int = setting(
+        32,
+        "Deepest nesting of arrays and objects accepted in a JSON body; deeper "
+        "bodies get 400.")
+    max_message_length: int = setting(
+        4000,
+        "Longest message text, in characters.")
+    login_window: int = setting(
+        900,
+        "Seconds over which failed logins are counted.")
+    login_max_failures_per_user_address: int = setting(
+        10,
+        "Failed logins for one username from one client address within login_window "
+        "before that address gets 429 for that username.")
+    login_max_failures_per_user: int = setting(
+        50,
+        "Failed logins for one username from all addresses within login_window "
+        "before 429 for addresses it never logged in from (its known addresses keep "
+        "working, so others' guesses cannot lock the owner out).")
+    login_max_failures_per_address: int = setting(
+        100,
+        "Failed logins from one client address within login_window before 429.")
+    login_known_address_days: int = setting(
+        90,
+        "Days a client address stays known for a user after a successful login.")
+    register_max_per_address: int = setting(
+        20,
+        "Registrations (POST /api/register) from one client address within "
+        "register_window before 429.")
+    register_window: int = setting(
+        3600,
+        "Seconds over which registrations are counted.")
+    max_tokens_per_user: int = setting(
+        100,
+        "API tokens one user may hold at once (logins count); beyond it 409.")
+    trusted_proxies: str = setting(
+        "",
+        "Comma-separated addresses or networks of reverse proxies whose "
+        "X-Forwarded-For header is believed (for per-address login limits).")
+    poll_interval: float = setting(
+        0.25,
+        "Seconds between the database polls that wake waiting message requests.")
+    max_wait: float = setting(
+        30.0,
+        "Longest 'wait' a client may ask for on GET /api/messages, in seconds.")
+    max_waiting_per_user: int = setting(
+        20,
+        "Waiting requests (?wait=) one user may hold open in one worker process; "
+        "more get 429 with Retry-After.")
+    gap_timeout: float = setting(
+        5.0,
+        "Seconds a message sequence number may stay allocated but unwritten (a "
+        "writer died mid-post) before readers skip it; the writer, if alive, then "
+        "posts under a new number, so nothing is lost.")
+    backup_dir: str = setting(
+        "~/makechat-backups",
+        "Where 'makechat backup' writes archives when -o is not given.")
+    host: str = setting(
+        "127.0.0.1",
+        "Address 'makechat serve' listens on.")
+    port: int = setting(
+        8080,
+        "Port 'makechat serve' listens on.", minimum=1, maximum=65535)
+    workers: int = setting(
+        2,
+        "Worker processes of 'makechat serve'.")
+    worker_class: str = setting(
+        "gevent",
+        "gunicorn worker class: 'gevent' (many waiting clients) or 'gthread'.",
+        choices=("gevent", "gthread", "sync"))
+    worker_connections: int = setting(
+        1000,
+        "Simultaneous connections per gevent worker (or threads per gthread "
+        "worker).")
+    log_level: str = setting(
+        "info",
+        "Log level: debug, info, warning, error.",
+        choices=("debug", "info", "warning", "error"))
+    web_root: str = setting(
+        "",
+        "Folder of the web client served at / by 'makechat serve'; empty means the "
+        "copy bundled with the package.")
+    #: Where the settings came from (the file read), for messages; not a setting.
     source: str = ""
 
     def __post_init__(self):
-        if self.registration not in ("open", "closed"):
-            raise ConfigError("registration must be 'open' or 'closed', "
-                              f"not {self.registration!r}")
-        if not 4 <= self.bcrypt_rounds <= 31:
-            raise ConfigError("bcrypt_rounds must be between 4 and 31")
-        for name in ("max_body", "max_message_length", "login_window", "workers",
-                     "worker_connections", "login_max_failures_per_user",
-                     "login_max_failures_per_address", "login_max_failures_per_user_address",
-                     "login_known_address_days", "register_max_per_address",
-                     "register_window", "max_tokens_per_user", "max_waiting_per_user",
-                     "max_body_reads_per_address", "max_json_depth"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be a positive number")
-        for name in ("db_timeout", "poll_interval", "max_wait", "gap_timeout", "body_timeout"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"{name} must be greater than zero")
+        for field in dataclasses.fields(self):
+            rules, value = field.metadata, getattr(self, field.name)
+            if rules.get("choices") and value not in rules["choices"]:
+                choices = " or ".join(repr(choice) for choice in rules["choices"])
+                raise ConfigError(f"{field.name} must be {choices}, not {value!r}")
+            if field.type not in (int, float):
+                continue
+            low, high = rules.get("minimum"), rules.get("maximum")
+            if low is not None or high is not None:
+                if not low <= value <= high:
+                    raise ConfigError(f"{field.name} must be between {low} and {high}")
+            elif value <= 0:
+                raise ConfigError(f"{field.name} must be greater than zero")
 
     def replace(self, **changes):
         """Return a copy with some settings changed (tests use this)."""
@@ -173,6 +186,12 @@ class Config:
     @property
     def registration_open(self):
         return self.registration == "open"
+
+
+#: Every setting as (name, type, default, help), in declaration order.
+SETTINGS = tuple(Setting(field.name, field.type, field.default, field.metadata["help"])
+                 for field in dataclasses.fields(Config) if "help" in field.metadata)
+_BY_NAME = {setting.name: setting for setting in SETTINGS}
 
 
 def _convert(setting, raw, where):

@@ -1,4 +1,7 @@
-"""Every error, mapped once, to a JSON body ``{"title", "description"}``."""
+"""Every error, mapped once, to a JSON body ``{"title", "description"}``.
+
+The core raises ``makechat.exceptions`` errors and knows no HTTP; this is the
+one place that gives each kind its status."""
 
 import logging
 
@@ -6,11 +9,8 @@ import falcon
 import mongoengine.errors
 from bson.errors import InvalidId
 
-from makechat.accounts import AccountConflict, AccountError
-from makechat.auth import TooManyTokens
+from makechat import exceptions
 from makechat.db import UNAVAILABLE_ERRORS
-from makechat.throttle import Refused
-from makechat.watcher import TooManyWaiting
 from makechat.media import JSON_UTF8, dumps
 
 log = logging.getLogger("makechat.errors")
@@ -30,6 +30,16 @@ DEFAULT_DESCRIPTIONS = {
     503: "The service is temporarily unavailable; try again shortly.",
 }
 
+#: The status of each kind of core error.
+STATUSES = {
+    exceptions.Invalid: falcon.HTTP_400,
+    exceptions.Forbidden: falcon.HTTP_403,
+    exceptions.NotFound: falcon.HTTP_404,
+    exceptions.Conflict: falcon.HTTP_409,
+    exceptions.TooMany: falcon.HTTP_429,
+    exceptions.Busy: falcon.HTTP_503,
+}
+
 
 def serialize_error(req, resp, error):
     """Write every HTTPError as JSON with a title and a description."""
@@ -44,6 +54,18 @@ def serialize_error(req, resp, error):
             description = f"{req.method} is not allowed here; use one of: {allow}."
     resp.content_type = JSON_UTF8
     resp.text = dumps({"title": title, "description": description})
+
+
+def core_error(req, resp, ex, params):
+    """A core error: its status by kind, its words as the core wrote them."""
+    # The nearest kind in the class's MRO decides (a conflict that is also an
+    # account error is a 409).
+    status = next(STATUSES[kind] for kind in type(ex).__mro__ if kind in STATUSES)
+    headers = {}
+    retry_after = getattr(ex, "retry_after", None)
+    if retry_after is not None:
+        headers["Retry-After"] = str(int(retry_after))
+    raise falcon.HTTPError(status, title=ex.title, description=ex.description, headers=headers)
 
 
 def not_found(req, resp, ex, params):
@@ -63,33 +85,6 @@ def database_unavailable(req, resp, ex, params):
         retry_after=5)
 
 
-def throttled(req, resp, ex, params):
-    raise falcon.HTTPTooManyRequests(title=ex.rule.title, description=str(ex),
-                                     retry_after=ex.retry_after)
-
-
-def too_many_tokens(req, resp, ex, params):
-    raise falcon.HTTPConflict(title="Too many tokens", description=str(ex))
-
-
-def account_conflict(req, resp, ex, params):
-    raise falcon.HTTPConflict(title="Already exists", description=f"{_sentence(ex)}")
-
-
-def account_error(req, resp, ex, params):
-    raise falcon.HTTPBadRequest(title="Invalid parameter", description=f"{_sentence(ex)}")
-
-
-def _sentence(error):
-    text = str(error)
-    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
-
-
-def too_many_waiting(req, resp, ex, params):
-    raise falcon.HTTPTooManyRequests(title="Too many waiting requests", description=str(ex),
-                                     retry_after=5)
-
-
 def unexpected(req, resp, ex, params):
     request_id = getattr(req.context, "request_id", "-")
     log.exception("unhandled error in %s %s (request %s)", req.method, req.path, request_id)
@@ -106,9 +101,5 @@ def register(app):
     app.add_error_handler(InvalidId, not_found)
     app.add_error_handler(mongoengine.errors.ValidationError, invalid_document)
     app.add_error_handler(UNAVAILABLE_ERRORS, database_unavailable)
-    app.add_error_handler(Refused, throttled)
-    app.add_error_handler(AccountError, account_error)
-    app.add_error_handler(AccountConflict, account_conflict)
-    app.add_error_handler(TooManyTokens, too_many_tokens)
-    app.add_error_handler(TooManyWaiting, too_many_waiting)
+    app.add_error_handler(exceptions.MakechatError, core_error)
     app.set_error_serializer(serialize_error)

@@ -2,9 +2,10 @@
 
 import re
 
-import falcon
 from bson import ObjectId
 from bson.errors import InvalidId
+
+from makechat.exceptions import no_such
 
 
 #: ``{"$oid": "..."}`` written out, as copied from a response into a URL.
@@ -27,11 +28,11 @@ def parse_id(value):
         return None
 
 
-def id_or_404(value, what="resource"):
-    """Return the ObjectId, or raise 404 for a malformed id (it names nothing)."""
+def require_id(value, what="resource"):
+    """Return the ObjectId, or raise NotFound for a malformed id (it names nothing)."""
     object_id = parse_id(value)
     if object_id is None:
-        raise falcon.HTTPNotFound(title="Not found", description=f"No such {what}.")
+        raise no_such(what)
     return object_id
 
 

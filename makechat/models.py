@@ -121,6 +121,27 @@ class Room(Document):
     meta = {"collection": "rooms", "auto_create_index": False,
             "indexes": ["is_visible"]}
 
+    def to_public(self, member_ids, role, see_members=True):
+        """The room as the API shows it. SECURITY: who is in a closed room (its
+        members, its creator) and how far it has got (last_seq) are for its
+        members and admins only (``see_members``); others see that it exists,
+        what it is called and what it is about."""
+        shown = {
+            "_id": self.id,
+            "name": self.name,
+            "topic": self.topic,
+            "is_open": self.is_open,
+            "is_visible": self.is_visible,
+            "members": member_ids,
+            "created": self.created,
+            "created_by": self.created_by,
+            "role": role,
+            "last_seq": self.committed_seq,
+        }
+        if not see_members:
+            del shown["members"], shown["last_seq"], shown["created_by"]
+        return shown
+
 
 class Member(Document):
     """A user's membership of a room, with a role: 'owner' or 'member'."""
@@ -134,6 +155,10 @@ class Member(Document):
     meta = {"collection": "members", "auto_create_index": False,
             "indexes": [{"fields": ("room", "user"), "unique": True},
                         ("user", "room"), ("room", "joined")]}
+
+    def to_public(self):
+        return {"_id": self.id, "room": self.room, "user": self.user,
+                "username": self.username, "role": self.role, "joined": self.joined}
 
 
 class Message(Document):
@@ -153,6 +178,21 @@ class Message(Document):
 
     meta = {"collection": "messages", "auto_create_index": False,
             "indexes": [{"fields": ("room", "seq"), "unique": True}]}
+
+
+def message_to_public(message):
+    """A stored message (a raw document: the log reads with pymongo) as the
+    API shows it."""
+    return {
+        "_id": message["_id"],
+        "room": message["room"],
+        "seq": message["seq"],
+        "author": message.get("author"),
+        "author_username": message.get("author_username", ""),
+        "text": message.get("text", ""),
+        "created": message["created"],
+        "edited": message.get("edited"),
+    }
 
 
 ALL_DOCUMENTS = (User, Token, Attempt, KnownAddress, Room, Member, Message)

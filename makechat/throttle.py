@@ -22,6 +22,7 @@ from datetime import timedelta
 from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
+from makechat.exceptions import TooMany
 from makechat.models import Attempt, utcnow
 
 
@@ -36,13 +37,13 @@ class Rule:
     title: str = "Too many attempts"
 
 
-class Refused(Exception):
+class Refused(TooMany):
     """Every slot of a key is held; ``retry_after`` seconds until one frees."""
 
     def __init__(self, rule, retry_after):
-        super().__init__(f"{rule.title.rstrip('.')}; try again in {retry_after} seconds.")
+        super().__init__(f"{rule.title.rstrip('.')}; try again in {retry_after} seconds.",
+                         title=rule.title, retry_after=retry_after)
         self.rule = rule
-        self.retry_after = retry_after
 
 
 class Claims:

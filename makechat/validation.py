@@ -7,10 +7,10 @@ documented contract and the enforced one are one object.
 import functools
 import re
 
-import falcon
 import jsonschema
 import jsonschema.validators
 
+from makechat.exceptions import Invalid
 from makechat.names import name_schema
 
 USERNAME = {"type": "string", "pattern": r"^[A-Za-z0-9_.\-]{3,32}$",
@@ -84,24 +84,26 @@ def _describe(error, schema):
 
 
 def validate(body, schema):
-    """Return the body if it matches the schema, else raise 400 saying why.
+    """Return the body if it matches the schema, else raise Invalid saying why.
 
     Missing fields are reported first (the manual's "Missing parameter"),
-    then unknown fields, then wrong values."""
+    then unknown fields, then fields that exclude each other, then wrong
+    values."""
     if body is None:
         body = {}
     for name in schema.get("required", ()):
         if name not in body:
-            raise falcon.HTTPBadRequest(title="Missing parameter",
-                                        description=f"The '{name}' parameter is required.")
+            raise Invalid(f"The '{name}' parameter is required.", title="Missing parameter")
     unknown = sorted(set(body) - set(schema.get("properties", {})))
     if unknown and schema.get("additionalProperties") is False:
-        raise falcon.HTTPBadRequest(
-            title="Unknown parameter",
-            description=f"The '{unknown[0]}' parameter is not accepted here.")
+        raise Invalid(f"The '{unknown[0]}' parameter is not accepted here.",
+                      title="Unknown parameter")
+    exclusive = schema.get("not", {}).get("required")
+    if exclusive and set(exclusive) <= set(body):
+        names = " and ".join(f"'{name}'" for name in exclusive)
+        raise Invalid(f"Give only one of {names}, not both.")
     validator = Validator(schema)
     error = min(validator.iter_errors(body), key=lambda e: _field(e), default=None)
     if error is not None:
-        raise falcon.HTTPBadRequest(title="Invalid parameter",
-                                    description=_describe(error, schema))
+        raise Invalid(_describe(error, schema))
     return body

@@ -306,7 +306,7 @@ def test_post_lone_surrogate_400_spends_no_seq(app, bob, room_id):
 def test_post_failing_insert_gives_its_seq_back(config, bob, room_id, raw_db):
     """Whatever makes the database refuse a message after its number was taken,
     the number is filled with a tombstone at once: followers never stall."""
-    from makechat.chat import MessageStore
+    from makechat.chat.messagelog import MessageStore
     from bson import ObjectId
     store = MessageStore(config.gap_timeout)
     # BSON cannot hold a lone surrogate: the driver refuses the insert.

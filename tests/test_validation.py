@@ -1,20 +1,20 @@
 """makechat.validation: request bodies against their JSON Schemas."""
 
-import falcon
 import pytest
 
+from makechat.exceptions import Invalid
 from makechat.validation import EMAIL, USERNAME, object_schema, validate
 
 SCHEMA = object_schema({"username": USERNAME, "email": EMAIL})
 
 
 def test_validate_rejects_username_with_trailing_newline():
-    with pytest.raises(falcon.HTTPBadRequest):
+    with pytest.raises(Invalid):
         validate({"username": "alice\n"}, SCHEMA)
 
 
 def test_validate_rejects_email_with_control_character():
-    with pytest.raises(falcon.HTTPBadRequest):
+    with pytest.raises(Invalid):
         validate({"email": "a\x1e@example.com"}, SCHEMA)
 
 

@@ -3,9 +3,9 @@
 import threading
 import time
 
-from makechat.chat import MessageStore
+from makechat.chat.messagelog import MessageStore
 from makechat.models import Room
-from makechat.watcher import RoomWatcher
+from makechat.chat.watcher import RoomWatcher
 from tests.commandlog import commands  # noqa: F401 (fixture)
 
 
@@ -68,16 +68,21 @@ def test_post_elsewhere_wakes_waiters_through_the_database(config, make_user):
 
 
 def test_local_post_wakes_waiters_without_a_poll(config, make_user):
+    """Messaging tells the watcher of its own posts: no poll is needed."""
+    from makechat.chat.messaging import Messaging
+    from makechat.chat.rooms import add_membership
+    from makechat.chat.watcher import WaitQuota
     (room,) = make_rooms(1)
     author = make_user()
-    watcher = RoomWatcher(poll_interval=60, advance=None)  # the poller would be too slow
-    store = MessageStore(gap_timeout=5, on_commit=watcher.notify)
-    watcher.advance = store.advance
+    add_membership(room, author)
+    store = MessageStore(gap_timeout=5)
+    watcher = RoomWatcher(poll_interval=60, advance=store.advance)  # polling: too slow
+    messaging = Messaging(store, watcher, WaitQuota(20))
     woke = []
     thread = threading.Thread(target=lambda: woke.append(watcher.wait(room.id, 0, 10)))
     thread.start()
     time.sleep(0.1)
-    store.post(room.id, author, "hello")
+    messaging.post(author, room.id, "hello")
     thread.join(timeout=5)
     assert woke == [1]  # woken with the new committed mark
 

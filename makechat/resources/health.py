@@ -8,6 +8,7 @@ import pymongo
 from pymongo.errors import PyMongoError
 
 from makechat import __version__
+from makechat.resources.operation import operation
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,12 @@ class HealthResource:
         self.timeout = min(PING_TIMEOUT, config.db_timeout)
         self.ping = ping
 
+    @operation(
+        "Is the service up and does its database answer? (no auth)", auth="none",
+        responses={200: '`{"status": "ok", "database": "ok", "version"}`',
+                   503: 'the database did not answer within 2 s: `{"status": "error", '
+                        '"database": "unavailable", "version", "title", "description"}`'},
+        schemas={200: "Health"}, tag="meta")
     def on_get(self, req, resp):
         if self.ping(self.timeout):
             resp.media = {"status": "ok", "database": "ok", "version": __version__}

@@ -2,14 +2,13 @@
 
 import falcon
 
-from makechat import accounts, chat
-from makechat.hooks import require_token
+from makechat.chat import rooms
+from makechat.chat.access import ROLES
 from makechat.ids import ID_SCHEMA, parse_id
-from makechat.models import Member
-from makechat.paging import page_by_id
-from makechat.validation import object_schema, validate
+from makechat.resources.operation import LINK, PAGING, ROOM, operation, send_page
+from makechat.validation import object_schema
 
-ROLE = {"type": "string", "enum": list(chat.ROLES)}
+ROLE = {"type": "string", "enum": list(ROLES)}
 MEMBER_CREATE_SCHEMA = object_schema({"room": ID_SCHEMA, "user": ID_SCHEMA,
                                       "username": {"type": "string", "maxLength": 64},
                                       "role": ROLE},
@@ -17,100 +16,81 @@ MEMBER_CREATE_SCHEMA = object_schema({"room": ID_SCHEMA, "user": ID_SCHEMA,
 MEMBER_CREATE_SCHEMA["not"] = {"required": ["user", "username"]}  # one or the other
 MEMBER_UPDATE_SCHEMA = object_schema({"role": ROLE}, required=("role",))
 
+ELSEWHERE = "no such membership in a room of yours"
+NOT_MANAGER = "you are neither an owner of the room nor an admin"
 
-@falcon.before(require_token)
+
 class MembersResource:
+    @operation(
+        "List a room's members (its members and admins; anyone, for an open room)",
+        query=(*PAGING, ROOM),
+        responses={200: "the members, oldest first",
+                   400: "'room' is missing, or 'limit' or 'after' is malformed",
+                   403: "the room is closed and you are not a member of it (nor an admin)",
+                   404: "no such room, or an invisible room you are not in"},
+        schemas={200: "Member[]"}, response_headers=LINK, tag="members")
     def on_get(self, req, resp):
         """List a room's members (to its members and admins, and to anyone who
         may join it: an open room's members are no secret)."""
-        user = req.context.user
-        room_id = parse_id(req.get_param("room", required=True))
-        room, member = chat.visible_room(user, room_id)
-        if not chat.may_see_members(user, room, member):
-            raise falcon.HTTPForbidden(title="Not a member",
-                                       description="Join the room to see its members.")
-        members = page_by_id(Member.objects(room=room.id), req, resp)
-        resp.media = [chat.member_json(member) for member in members]
+        query = req.context.query
+        send_page(req, resp, rooms.list_members(req.context.user, query["room"],
+                                                query["after"], query["limit"]))
 
+    @operation(
+        "Join an open room, or (owner or admin) add someone to a room",
+        body=MEMBER_CREATE_SCHEMA,
+        responses={200: "you already are a member: your membership",
+                   201: "joined or added",
+                   400: "'room' is missing, both 'user' and 'username' are given, or a "
+                        "parameter is unknown or breaks its rule",
+                   403: "the room is closed (to join it), or you are not its owner nor an "
+                        "admin (to add someone else or to set a role)",
+                   404: "no such room (or invisible to you), or no such active user"},
+        schemas={200: "Member", 201: "Member"},
+        description="With only `room`, you join it. With `user` (an id) or `username` (and "
+                    "optionally `role`), an owner of the room or an admin adds that user; "
+                    "adding an existing member returns the membership with 200.",
+        tag="members")
     def on_post(self, req, resp):
         """Join an open room, or (owner/admin) add someone to any room, by
         user id or by username."""
-        user = req.context.user
-        if {"user", "username"} <= set(req.context.body or {}):
-            raise falcon.HTTPBadRequest(title="Invalid parameter",
-                                        description="Give either 'user' or 'username', not both.")
-        body = validate(req.context.body, MEMBER_CREATE_SCHEMA)
-        room, caller = chat.visible_room(user, parse_id(body["room"]))
-        if "username" in body:
-            named = accounts.find_user(body["username"])
-            target_id = named.id if named is not None else None
-            if target_id is None:
-                chat.require_manager(user, caller)  # a stranger learns nothing of names
-                raise chat.no_such("user")
-        else:
-            target_id = parse_id(body["user"]) if "user" in body else user.id
-        role = body.get("role", "member")
-        if target_id == user.id and role == "member" and "role" not in body:
-            if caller is not None:
-                resp.media = chat.member_json(caller)
-                return
-            if not room.is_open and not user.is_superuser:
-                raise falcon.HTTPForbidden(
-                    title="Room closed",
-                    description="This room is closed; ask its owner or an admin to add you.")
-            target = user
-        else:
-            chat.require_manager(user, caller)
-            target = chat.active_user(target_id)
-        member, created = chat.add_member(room, target, role=role)
+        body = req.context.body
+        member, created = rooms.add_member(
+            req.context.user, parse_id(body["room"]),
+            target_id=parse_id(body["user"]) if "user" in body else None,
+            username=body.get("username"), role=body.get("role"))
         resp.status = falcon.HTTP_201 if created else falcon.HTTP_200
-        resp.media = chat.member_json(member)
+        resp.media = member
 
 
-@falcon.before(require_token)
 class MemberResource:
-    def _load(self, user, member_id):
-        """Return (member, caller's membership) if the caller may see the room."""
-        object_id = parse_id(member_id)
-        member = Member.objects(id=object_id).first() if object_id else None
-        if member is None:
-            raise chat.no_such("member")
-        try:
-            _, caller = chat.visible_room(user, member.room)
-        except falcon.HTTPNotFound:
-            raise chat.no_such("member") from None
-        if caller is None and not user.is_superuser:
-            raise chat.no_such("member")
-        return member, caller
-
+    @operation("One membership (the room's members and admins)",
+               responses={200: "the membership", 404: ELSEWHERE}, schemas={200: "Member"},
+               tag="members")
     def on_get(self, req, resp, member_id):
         """Return one membership (to the room's members and admins)."""
-        member, _ = self._load(req.context.user, member_id)
-        resp.media = chat.member_json(member)
+        resp.media = rooms.get_member(req.context.user, parse_id(member_id))
 
+    @operation(
+        "Change a member's role (owner or admin)", body=MEMBER_UPDATE_SCHEMA,
+        responses={200: "changed", 400: "'role' is missing or not 'owner' or 'member'",
+                   403: NOT_MANAGER, 404: ELSEWHERE,
+                   409: "the room's last owner cannot be demoted; promote another member "
+                        "first"},
+        schemas={200: "Member"}, tag="members")
     def on_patch(self, req, resp, member_id):
         """Change a member's role (owner or admin)."""
-        user = req.context.user
-        member, caller = self._load(user, member_id)
-        chat.require_manager(user, caller)
-        body = validate(req.context.body, MEMBER_UPDATE_SCHEMA)
-        if body["role"] == "member" and member.role == "owner" and \
-                Member.objects(room=member.room, role="owner").count() == 1:
-            raise falcon.HTTPConflict(
-                title="Last owner",
-                description="A room needs an owner: promote another member first.")
-        Member.objects(id=member.id).update_one(set__role=body["role"])
-        if body["role"] == "member":
-            chat.ensure_an_owner(member.room)  # a parallel demotion may have passed the check
-        member.reload()
-        resp.media = chat.member_json(member)
+        resp.media = rooms.change_role(req.context.user, parse_id(member_id),
+                                       req.context.body["role"])
 
+    @operation(
+        "Leave a room, or (owner or admin) remove a member",
+        responses={204: "removed; if no owner is left, the longest-standing member becomes "
+                        "owner",
+                   403: "it is someone else's membership and you are neither an owner nor "
+                        "an admin",
+                   404: ELSEWHERE}, tag="members")
     def on_delete(self, req, resp, member_id):
         """Leave a room (yourself) or remove a member (owner or admin)."""
-        user = req.context.user
-        member, caller = self._load(user, member_id)
-        if member.user != user.id:
-            chat.require_manager(user, caller)
-        member.delete()
-        chat.ensure_an_owner(member.room)
+        rooms.remove_member(req.context.user, parse_id(member_id))
         resp.status = falcon.HTTP_204

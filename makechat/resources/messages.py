@@ -1,19 +1,18 @@
 """/api/messages and /api/messages/{message_id}."""
 
-import math
 import re
-import time
 
 import falcon
 
-from makechat import chat
-from makechat.hooks import require_token
 from makechat.ids import ID_SCHEMA, parse_id
-from makechat.paging import get_limit, set_next_link
 from makechat.names import text_schema
-from makechat.validation import object_schema, validate
+from makechat.resources.operation import (ID_TEXT, LIMIT, LINK, ROOM, Query, location, operation,
+                                          seconds, set_next_link)
+from makechat.validation import object_schema
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+MESSAGE_CURSOR = {"type": "string", "pattern": f"^({ID_TEXT}|[0-9]{{1,15}})$"}
+ELSEWHERE = "no such message in a room you belong to"
 
 
 def message_schemas(max_length):
@@ -23,7 +22,9 @@ def message_schemas(max_length):
             object_schema({"text": text}, required=("text",)))
 
 
-MESSAGE_CREATE_SCHEMA, MESSAGE_UPDATE_SCHEMA = message_schemas(4000)
+def cursor(name, description):
+    return Query(name, MESSAGE_CURSOR, description, False,
+                 lambda param, req: req.get_param(param.name))
 
 
 def idempotency_key(req):
@@ -35,132 +36,112 @@ def idempotency_key(req):
     return key
 
 
-@falcon.before(require_token)
 class MessagesResource:
-    def __init__(self, config, store, watcher, waiting):
-        self.store = store
-        self.watcher = watcher
-        self.waiting = waiting
-        self.max_wait = config.max_wait
+    def __init__(self, config, messaging):
+        self.messaging = messaging
         self.create_schema, _ = message_schemas(config.max_message_length)
+        self.history_query = (
+            LIMIT,
+            seconds("wait", "Seconds to wait for a new message after 'after' (at most "
+                            "`max_wait`).", maximum=config.max_wait),
+            cursor("before", "Only messages before this one (a message id or a `seq`); not "
+                             "with `after`."),
+            cursor("after", "Only messages after this one (a message id or a `seq`); not with "
+                            "`before`."),
+            ROOM)
 
+    @operation(
+        "Post a message in a room you belong to", body="create_schema",
+        responses={201: "posted (or replayed: the same Idempotency-Key and text as an earlier "
+                        "post); Location names the message",
+                   400: "a parameter is missing, unknown or breaks its rule, or the "
+                        "Idempotency-Key header is malformed",
+                   403: "you are not a member of the room",
+                   404: "no such room, or an invisible room you are not in",
+                   409: "this Idempotency-Key was already used for a different message"},
+        schemas={201: "Message"},
+        headers={"Idempotency-Key": {
+            "description": "Retry-safe posting: a repeated POST with the same key returns the "
+                           "first message instead of a duplicate (1 to 255 visible ASCII "
+                           "characters).",
+            "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"}}},
+        response_headers={**location("message"),
+                          "Idempotent-Replayed": {"description": "`true` when the response "
+                                                  "replays an earlier post.",
+                                                  "schema": {"type": "string"}}},
+        tag="messages")
     def on_post(self, req, resp):
         """Post a message in a room the caller belongs to."""
-        body = validate(req.context.body, self.create_schema)
+        body = req.context.body
         key = idempotency_key(req)
-        room, _ = chat.member_room(req.context.user, parse_id(body["room"]))
-        try:
-            message, replayed = self.store.post(room.id, req.context.user, body["text"], key)
-        except chat.IdempotencyConflict:
-            raise falcon.HTTPConflict(
-                title="Idempotency-Key reused",
-                description="This Idempotency-Key was already used for a different message.")
-        except chat.PostFailed:
-            raise falcon.HTTPServiceUnavailable(
-                title="Busy", description="The room is too busy right now; retry.", retry_after=1)
+        message, replayed = self.messaging.post(req.context.user, parse_id(body["room"]),
+                                                body["text"], key)
         if replayed:
             resp.set_header("Idempotent-Replayed", "true")
         resp.status = falcon.HTTP_201
         resp.location = f"/api/messages/{message['_id']}"
-        resp.media = chat.message_json(message)
+        resp.media = message
 
+    @operation(
+        "Read a room's messages, oldest first; optionally wait for new ones",
+        query="history_query",
+        responses={200: "the messages (an empty list if none came within 'wait')",
+                   400: "'room' is missing; 'limit' or 'wait' is out of range; both 'before' "
+                        "and 'after' given; or 'wait' without 'after'",
+                   403: "you are not a member of the room",
+                   404: "no such room (or invisible to you), or the cursor is no message of "
+                        "the room",
+                   429: "you already hold `max_waiting_per_user` waiting requests in this "
+                        "process"},
+        schemas={200: "Message[]"},
+        description="Without a cursor: the latest `limit` messages. With `after` and `wait`, "
+                    "the request is held until a message is posted (answered at once) or "
+                    "`wait` seconds pass (an empty list): a long poll. When there is more, "
+                    "`Link` names the next page: older messages (`before`) for history, "
+                    "newer ones (`after`) after a cursor.",
+        response_headers=LINK, tag="messages")
     def on_get(self, req, resp):
         """List a room's messages, oldest first: the latest, before or after a
         cursor, optionally waiting for new ones."""
-        room, _ = chat.member_room(req.context.user, parse_id(req.get_param("room", required=True)))
-        limit = get_limit(req)
-        before, after = req.get_param("before"), req.get_param("after")
-        wait = req.get_param_as_float("wait", min_value=0, max_value=self.max_wait)
-        if wait is not None and not math.isfinite(wait):
-            raise falcon.HTTPInvalidParam("The value must be a number of seconds.", "wait")
-        if before is not None and after is not None:
-            raise falcon.HTTPBadRequest(title="Invalid parameter",
-                                        description="Use either 'before' or 'after', not both.")
-        if wait and after is None:
-            raise falcon.HTTPBadRequest(title="Invalid parameter",
-                                        description="'wait' needs an 'after' cursor.")
-        if after is not None:
-            seq = self.store.seq_of(room.id, after)
-            if wait:
-                with self.waiting.slot(req.context.user.id):
-                    messages = self._after(room.id, seq, limit + 1, wait)
-            else:
-                messages = self._after(room.id, seq, limit + 1, 0)
-            if len(messages) > limit:
-                messages = messages[:limit]
-                set_next_link(req, resp, after=str(messages[-1]["seq"]), limit=limit)
-        else:
-            seq = self.store.seq_of(room.id, before) if before is not None else None
-            messages = self.store.before(room.id, seq, limit + 1)
-            if len(messages) > limit:
-                # History pages run backwards: the next page is the older one.
-                messages = messages[1:]
-                set_next_link(req, resp, before=str(messages[0]["seq"]), limit=limit,
-                              drop=("after", "wait"))
-        resp.media = [chat.message_json(message) for message in messages]
-
-    def _after(self, room_id, seq, limit, wait):
-        deadline = time.monotonic() + wait
-        mark = None
-        while True:
-            if mark is None:
-                mark = self.store.shared_mark(room_id)
-            messages = self.store.shared_after(room_id, seq, limit, mark)
-            remaining = deadline - time.monotonic()
-            if messages or remaining <= 0:
-                return messages
-            woke = self.watcher.wait(room_id, mark, remaining)
-            if woke is False:
-                return []
-            mark = woke  # the waker's mark, or None to look it up
+        query = req.context.query
+        history = self.messaging.history(req.context.user, query["room"], limit=query["limit"],
+                                         before=query["before"], after=query["after"],
+                                         wait=query["wait"] or 0)
+        if history.next_page is not None:
+            name, seq = history.next_page
+            set_next_link(req, resp, limit=query["limit"], **{name: str(seq)},
+                          drop=("after", "wait") if name == "before" else ())
+        resp.media = history.messages
 
 
-@falcon.before(require_token)
 class MessageResource:
-    def __init__(self, config, store):
-        self.store = store
+    def __init__(self, config, messaging):
+        self.messaging = messaging
         _, self.update_schema = message_schemas(config.max_message_length)
 
-    def _load(self, user, message_id):
-        """Return (message, room, caller's membership) or 404 if not theirs to see."""
-        object_id = parse_id(message_id)
-        message = self.store.get(object_id) if object_id else None
-        if message is None:
-            raise chat.no_such("message")
-        try:
-            room, member = chat.visible_room(user, message["room"])
-        except falcon.HTTPNotFound:
-            raise chat.no_such("message") from None
-        return message, room, member
-
+    @operation("One message (the room's members)",
+               responses={200: "the message", 404: "no such message in a room of yours"},
+               schemas={200: "Message"}, tag="messages")
     def on_get(self, req, resp, message_id):
         """Return one message (to the room's members)."""
-        message, room, member = self._load(req.context.user, message_id)
-        if member is None:
-            raise chat.no_such("message")
-        resp.media = chat.message_json(message)
+        resp.media = self.messaging.get(req.context.user, message_id)
 
+    @operation(
+        "Edit your own message (while a member of its room)", body="update_schema",
+        responses={200: "edited; `edited` holds the time",
+                   400: "'text' is missing or breaks its rule",
+                   403: "it is not your message", 404: ELSEWHERE},
+        schemas={200: "Message"}, tag="messages")
     def on_patch(self, req, resp, message_id):
         """Edit one's own message, while a member of its room."""
-        user = req.context.user
-        message, _, member = self._load(user, message_id)
-        if member is None:
-            # SECURITY: someone who left or was removed cannot see the room's
-            # messages any more (GET is 404), nor change them.
-            raise chat.no_such("message")
-        if message.get("author") != user.id:
-            raise falcon.HTTPForbidden(title="Permission Denied",
-                                       description="Only its author may edit a message.")
-        body = validate(req.context.body, self.update_schema)
-        resp.media = chat.message_json(self.store.edit(message["_id"], body["text"]))
+        resp.media = self.messaging.edit(req.context.user, message_id, req.context.body["text"])
 
+    @operation(
+        "Delete a message (its author, an owner of the room, or an admin)",
+        responses={204: "deleted",
+                   403: "not your message, and you are neither an owner nor an admin",
+                   404: ELSEWHERE}, tag="messages")
     def on_delete(self, req, resp, message_id):
         """Delete a message (its author while a member, the room's owner, or an admin)."""
-        user = req.context.user
-        message, _, member = self._load(user, message_id)
-        if member is None and not user.is_superuser:
-            raise chat.no_such("message")  # left the room: as for GET, it is gone
-        if message.get("author") != user.id:
-            chat.require_manager(user, member)
-        self.store.delete(message["_id"])
+        self.messaging.delete(req.context.user, message_id)
         resp.status = falcon.HTTP_204

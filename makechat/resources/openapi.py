@@ -1,6 +1,7 @@
 """/api/openapi.json: the OpenAPI 3.1 document of this API, built from the app."""
 
 from makechat.openapi import build_spec
+from makechat.resources.operation import operation
 
 
 class OpenAPIResource:
@@ -13,6 +14,8 @@ class OpenAPIResource:
         self.app = app
         self.spec = None
 
+    @operation("This OpenAPI 3.1 document", auth="none", responses={200: "the document"},
+               schemas={200: "OpenAPI"}, tag="meta")
     def on_get(self, req, resp):
         """Return the OpenAPI 3.1 document of every /api endpoint."""
         if self.spec is None:

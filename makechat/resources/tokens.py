@@ -2,13 +2,11 @@
 
 import falcon
 
-from makechat.auth import issue_token
-from makechat.hooks import require_token
-from makechat.ids import id_or_404
-from makechat.models import Token
-from makechat.paging import page_by_id
+from makechat import auth
+from makechat.ids import parse_id
 from makechat.names import normalize_name
-from makechat.validation import TOKEN_NAME, object_schema, validate
+from makechat.resources.operation import LINK, PAGING, operation, send_page
+from makechat.validation import TOKEN_NAME, object_schema
 
 #: Longest lifetime a token may be given: ten years, in seconds.
 MAX_EXPIRES_IN = 10 * 366 * 24 * 3600
@@ -19,33 +17,42 @@ TOKEN_SCHEMA = object_schema({
 }, required=("name",))
 
 
-@falcon.before(require_token)
 class TokensResource:
     def __init__(self, config):
         self.config = config
 
+    @operation("List your API tokens (never their secrets)", query=PAGING,
+               responses={200: "the tokens, oldest first"}, schemas={200: "Token[]"},
+               response_headers=LINK, tag="tokens")
     def on_get(self, req, resp):
         """List the caller's tokens (never a secret)."""
-        tokens = page_by_id(Token.objects(owner=req.context.user.id), req, resp)
-        resp.media = [token.to_public() for token in tokens]
+        query = req.context.query
+        send_page(req, resp, auth.list_tokens(req.context.user, query["after"], query["limit"]))
 
+    @operation(
+        "Create a named API token, for a bot or a script", body=TOKEN_SCHEMA,
+        responses={201: "the secret is in `token`, shown this once",
+                   400: "'name' is missing or breaks its rule, 'expires_in' is out of range, "
+                        "or a parameter is unknown",
+                   409: "you already hold `max_tokens_per_user` tokens; revoke one first"},
+        schemas={201: "NewToken"},
+        description="With `expires_in` (seconds) the token stops working then (401); "
+                    "without, it works until revoked.", tag="tokens")
     def on_post(self, req, resp):
         """Create a named token, optionally expiring after ``expires_in`` seconds;
         its secret is in this response and nowhere else."""
-        body = validate(req.context.body, TOKEN_SCHEMA)
-        token, secret = issue_token(req.context.user, name=normalize_name(body["name"]),
-                                    expires_in=body.get("expires_in"),
-                                    max_tokens=self.config.max_tokens_per_user)
+        body = req.context.body
+        token, secret = auth.issue_token(req.context.user, name=normalize_name(body["name"]),
+                                         expires_in=body.get("expires_in"),
+                                         max_tokens=self.config.max_tokens_per_user)
         resp.status = falcon.HTTP_201
         resp.media = {**token.to_public(), "token": secret}
 
 
-@falcon.before(require_token)
 class TokenResource:
+    @operation("Revoke one of your tokens",
+               responses={204: "revoked", 404: "no such token among yours"}, tag="tokens")
     def on_delete(self, req, resp, token_id):
         """Revoke one of the caller's tokens; another user's token is a 404."""
-        deleted = Token.objects(id=id_or_404(token_id, "token"),
-                                owner=req.context.user.id).delete()
-        if not deleted:
-            raise falcon.HTTPNotFound(title="Not found", description="No such token.")
+        auth.revoke_token(req.context.user, parse_id(token_id))
         resp.status = falcon.HTTP_204

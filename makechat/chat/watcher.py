@@ -13,6 +13,7 @@ import contextlib
 import logging
 import threading
 
+from makechat.exceptions import TooMany
 from makechat.models import Room
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,9 @@ class RoomWatcher:
 
     def __init__(self, poll_interval, advance):
         self.poll_interval = poll_interval
-        self.advance = advance  # MessageStore.advance, to unstick a dead writer's gap
+        # MessageStore.advance, to unstick a dead writer's gap; the store knows
+        # nothing of the watcher (Messaging tells it about local posts).
+        self.advance = advance
         self._waiters = {}
         self._lock = threading.Lock()
         self._poller = None
@@ -115,12 +118,13 @@ class RoomWatcher:
             self.notify(room_id)  # the room was deleted: let its waiters answer 404
 
 
-class TooManyWaiting(Exception):
+class TooManyWaiting(TooMany):
     """A user already holds their share of waiting requests in this process."""
 
     def __init__(self, limit):
         super().__init__(f"You already have {limit} waiting requests open; "
-                         "close one or wait without ?wait= for a moment.")
+                         "close one or wait without ?wait= for a moment.",
+                         title="Too many waiting requests", retry_after=5)
         self.limit = limit
 
 

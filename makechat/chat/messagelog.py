@@ -1,4 +1,4 @@
-"""Rooms, memberships and messages: who may see what, and the message log.
+"""The message log of each room: gapless, ordered, without transactions.
 
 Ordering without loss
 ---------------------
@@ -27,22 +27,21 @@ number of processes, with no transactions (FerretDB has none).
 import logging
 import random
 import re
-import threading
 import time
 from datetime import timedelta
+from typing import NamedTuple
 
-import falcon
 from bson import ObjectId
 from pymongo import ReturnDocument
-from mongoengine.errors import NotUniqueError
 from pymongo.errors import DuplicateKeyError
 
+from makechat.exceptions import Busy, Conflict, no_such
+from makechat.chat.singleflight import SingleFlight
 from makechat.ids import parse_id
-from makechat.models import Member, Message, Room, User, utcnow
+from makechat.models import Message, Room, utcnow
 
 log = logging.getLogger(__name__)
 
-ROLES = ("owner", "member")
 #: A post gives up after this many lost races for a seq (each one means a
 #: reader punched its number because the post was slower than gap_timeout).
 MAX_POST_ATTEMPTS = 20
@@ -52,216 +51,34 @@ WALK_LIMIT = 1000
 SEQ_TEXT = re.compile(r"[0-9]{1,15}")
 
 
-# ---------------------------------------------------------------- access
-
-
-def no_such(what):
-    return falcon.HTTPNotFound(title="Not found", description=f"No such {what}.")
-
-
-def membership(room_id, user_id):
-    """Return the Member of user in room, or None."""
-    return Member.objects(room=room_id, user=user_id).first()
-
-
-def visible_room(user, room_id):
-    """Return (room, member) if the user may see the room, else raise 404.
-
-    A room is seen by its members, by admins, and (if is_visible) by every
-    signed-in user. SECURITY: an invisible room is a 404, exactly like a
-    room that does not exist, so its existence leaks nothing."""
-    room = Room.objects(id=room_id).first() if room_id is not None else None
-    if room is None:
-        raise no_such("room")
-    member = membership(room.id, user.id)
-    if not (room.is_visible or member or user.is_superuser):
-        raise no_such("room")
-    return room, member
-
-
-def member_room(user, room_id, action="read or post messages in"):
-    """Return (room, member) if the user is a member, else 403 or 404."""
-    room, member = visible_room(user, room_id)
-    if member is None:
-        raise falcon.HTTPForbidden(title="Not a member",
-                                   description=f"Join the room to {action} it.")
-    return room, member
-
-
-def can_manage(user, member):
-    """Admins and the room's owners manage a room."""
-    return user.is_superuser or (member is not None and member.role == "owner")
-
-
-def require_manager(user, member):
-    if not can_manage(user, member):
-        raise falcon.HTTPForbidden(title="Permission Denied",
-                                   description="Only the room's owner or an admin may do this.")
-
-
-def room_ids_of(user):
-    """Return the ids of the rooms the user belongs to."""
-    return [member.room for member in Member.objects(user=user.id).only("room")]
-
-
-def room_json(room, member_ids, role, see_members=True):
-    """A room as the API shows it. SECURITY: who is in a closed room (its
-    members, its creator) and how far it has got (last_seq) are for its
-    members and admins only; others see that it exists (it is visible), what
-    it is called and what it is about."""
-    shown = {
-        "_id": room.id,
-        "name": room.name,
-        "topic": room.topic,
-        "is_open": room.is_open,
-        "is_visible": room.is_visible,
-        "members": member_ids,
-        "created": room.created,
-        "created_by": room.created_by,
-        "role": role,
-        "last_seq": room.committed_seq,
-    }
-    if not see_members:
-        del shown["members"], shown["last_seq"], shown["created_by"]
-    return shown
-
-
-def may_see_members(user, room, member):
-    """Members and admins see a room's members; so does anyone who may see an
-    open room, since they could join it and see them anyway."""
-    return member is not None or user.is_superuser or room.is_open
-
-
-def rooms_json(rooms, user):
-    """Serialize rooms with their member ids, in two queries for the page."""
-    ids = [room.id for room in rooms]
-    members, roles = {room_id: [] for room_id in ids}, {}
-    for member in Member.objects(room__in=ids).order_by("joined").only("room", "user", "role"):
-        members[member.room].append(member.user)
-        if member.user == user.id:
-            roles[member.room] = member.role
-    return [room_json(room, members[room.id], roles.get(room.id),
-                      see_members=room.is_open or room.id in roles or user.is_superuser)
-            for room in rooms]
-
-
-def member_json(member):
-    return {"_id": member.id, "room": member.room, "user": member.user,
-            "username": member.username, "role": member.role, "joined": member.joined}
-
-
-def add_member(room, user, role="member"):
-    """Add a user to a room; return (member, created). Idempotent: the unique
-    (room, user) index makes a second join return the first membership."""
-    member = Member(room=room.id, user=user.id, username=user.username, role=role)
-    try:
-        member.save(force_insert=True)
-    except NotUniqueError:
-        return membership(room.id, user.id), False
-    return member, True
-
-
-def ensure_an_owner(room_id):
-    """If members remain but no owner does, promote the longest-standing member.
-
-    Run after every removal *and* every demotion: the last-owner checks count
-    and then write, so two owners demoting or removing each other at the same
-    moment can both pass them. Whatever ran last, its own call here sees the
-    room as it ended up and gives it an owner again. Looping covers an heir
-    who leaves while being promoted."""
-    for _ in range(10):
-        if Member.objects(room=room_id, role="owner").first() is not None:
-            return None
-        heir = Member.objects(room=room_id).order_by("joined", "id").first()
-        if heir is None:
-            return None
-        Member.objects(id=heir.id).update_one(set__role="owner")
-        log.info("room %s: promoted %s to owner: no owner was left", room_id, heir.username)
-    return None
-
-
-def delete_room(room):
-    """Delete a room with its members and messages."""
-    Message.objects(room=room.id).delete()
-    Member.objects(room=room.id).delete()
-    room.delete()
-    # NOTE: a post that took its seq before the room vanished may still land;
-    # sweep once more so no orphan survives.
-    Message.objects(room=room.id).delete()
-
-
-def active_user(user_id):
-    user = User.objects(id=user_id).first() if user_id is not None else None
-    if user is None or not user.is_active:
-        raise no_such("user")
-    return user
-
-
-# ---------------------------------------------------------------- messages
-
-
-def message_json(message):
-    return {
-        "_id": message["_id"],
-        "room": message["room"],
-        "seq": message["seq"],
-        "author": message.get("author"),
-        "author_username": message.get("author_username", ""),
-        "text": message.get("text", ""),
-        "created": message["created"],
-        "edited": message.get("edited"),
-    }
-
-
-class SingleFlight:
-    """Run one call per key at a time; callers arriving meanwhile get its result."""
-
-    class _Call:
-        def __init__(self):
-            self.done = threading.Event()
-            self.result = None
-            self.error = None
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._calls = {}
-
-    def do(self, key, function):
-        with self._lock:
-            call = self._calls.get(key)
-            leader = call is None
-            if leader:
-                call = self._calls[key] = self._Call()
-        if leader:
-            try:
-                call.result = function()
-            except Exception as error:  # noqa: BLE001 - handed to every caller
-                call.error = error
-            finally:
-                with self._lock:
-                    del self._calls[key]
-                call.done.set()
-        else:
-            call.done.wait()
-        if call.error is not None:
-            raise call.error
-        return call.result
-
-
-class IdempotencyConflict(Exception):
+class IdempotencyConflict(Conflict):
     """An Idempotency-Key was reused for a different message."""
 
+    def __init__(self):
+        super().__init__("This Idempotency-Key was already used for a different message.",
+                         title="Idempotency-Key reused")
 
-class PostFailed(Exception):
+
+class PostFailed(Busy):
     """A post lost the race for a sequence number too many times."""
+
+    def __init__(self):
+        super().__init__("The room is too busy right now; retry.", retry_after=1)
+
+
+class Posted(NamedTuple):
+    """What a post stored (or replayed), and the room's mark after it."""
+
+    message: dict
+    replayed: bool
+    mark: int
 
 
 class MessageStore:
     """The message log of every room (see the module docstring)."""
 
-    def __init__(self, gap_timeout, on_commit=None):
+    def __init__(self, gap_timeout):
         self.gap_timeout = timedelta(seconds=gap_timeout)
-        self.on_commit = on_commit or (lambda room_id, mark: None)
         self._flights = SingleFlight()
 
     @property
@@ -275,12 +92,12 @@ class MessageStore:
     # -- writing
 
     def post(self, room_id, author, text, idempotency_key=None):
-        """Store a message; return (document, replayed)."""
+        """Store a message; return Posted(document, replayed, mark)."""
         dedupe = f"{author.id}:{idempotency_key}" if idempotency_key else None
         if dedupe:
             existing = self.messages.find_one({"dedupe": dedupe})
             if existing is not None:
-                return self._replay(existing, room_id, text), True
+                return Posted(self._replay(existing, room_id, text), True, existing["seq"])
         for _ in range(MAX_POST_ATTEMPTS):
             seq = self._allocate(room_id)
             document = {
@@ -298,8 +115,8 @@ class MessageStore:
                         # A twin request with the same key won; give our
                         # number back as a tombstone and answer with theirs.
                         self._punch(room_id, seq)
-                        self._commit(room_id, seq)
-                        return self._replay(existing, room_id, text), True
+                        mark = self._commit(room_id, seq)
+                        return Posted(self._replay(existing, room_id, text), True, mark)
                 # Someone else holds this number: a reader punched it while we
                 # were slow, or (FerretDB only) the counter lost an update.
                 log.info("room %s: seq %s is taken; posting under a new one", room_id, seq)
@@ -311,9 +128,9 @@ class MessageStore:
                 # a tombstone now, so followers never wait gap_timeout on it.
                 self._give_back(room_id, seq)
                 raise
-            self._commit(room_id, seq)
-            return document, False
-        raise PostFailed(f"could not post in room {room_id}")
+            return Posted(document, False, self._commit(room_id, seq))
+        log.warning("room %s: gave up posting after %s lost races", room_id, MAX_POST_ATTEMPTS)
+        raise PostFailed()
 
     def _replay(self, existing, room_id, text):
         if existing["room"] != room_id or existing.get("text") != text:
@@ -342,7 +159,8 @@ class MessageStore:
         time.sleep(random.uniform(0, 0.005))
 
     def _commit(self, room_id, seq):
-        """Move the mark past seq if seq was next; else let a walk sort it out."""
+        """Move the mark past seq if seq was next, else let a walk sort it out;
+        return the mark."""
         before = self.rooms.find_one_and_update(
             {"_id": room_id, "committed_seq": seq - 1}, {"$set": {"committed_seq": seq}})
         mark = seq
@@ -350,7 +168,7 @@ class MessageStore:
             # Out of order (an earlier number is still being written) or later
             # numbers already landed: walk to find how far the mark may go.
             mark = self.advance(room_id)
-        self.on_commit(room_id, mark)
+        return mark
 
     def _give_back(self, room_id, seq):
         """Tombstone a seq whose insert failed, if the database lets us."""

@@ -1,11 +1,11 @@
-"""makechat/chat.py: the message log's ordering guarantees, and query shapes."""
+"""makechat/chat/messagelog.py: the message log's ordering guarantees, and query shapes."""
 
 import threading
 import time
 
 import pytest
 
-from makechat.chat import WALK_LIMIT, MessageStore
+from makechat.chat.messagelog import WALK_LIMIT, MessageStore
 from makechat.models import Member, Message, Room
 from tests.commandlog import commands  # noqa: F401 (fixture)
 

@@ -1,0 +1,59 @@
+"""Who may see and manage a room: the rules every id-bearing request goes through.
+
+SECURITY: a room the caller may not see is "no such room", exactly like a
+room that does not exist, so its existence leaks nothing.
+"""
+
+from makechat.exceptions import Forbidden, no_such
+from makechat.models import Member, Room
+
+ROLES = ("owner", "member")
+
+
+def membership(room_id, user_id):
+    """Return the Member of user in room, or None."""
+    return Member.objects(room=room_id, user=user_id).first()
+
+
+def visible_room(user, room_id):
+    """Return (room, the caller's membership or None) if the user may see the
+    room, else raise NotFound.
+
+    A room is seen by its members, by admins, and (if is_visible) by every
+    signed-in user."""
+    room = Room.objects(id=room_id).first() if room_id is not None else None
+    if room is None:
+        raise no_such("room")
+    member = membership(room.id, user.id)
+    if not (room.is_visible or member or user.is_superuser):
+        raise no_such("room")
+    return room, member
+
+
+def member_room(user, room_id, action="read or post messages in"):
+    """Return (room, member) if the user is a member, else Forbidden or NotFound."""
+    room, member = visible_room(user, room_id)
+    if member is None:
+        raise Forbidden(f"Join the room to {action} it.", title="Not a member")
+    return room, member
+
+
+def can_manage(user, member):
+    """Admins and the room's owners manage a room."""
+    return user.is_superuser or (member is not None and member.role == "owner")
+
+
+def require_manager(user, member):
+    if not can_manage(user, member):
+        raise Forbidden("Only the room's owner or an admin may do this.")
+
+
+def may_see_members(user, room, member):
+    """Members and admins see a room's members; so does anyone who may see an
+    open room, since they could join it and see them anyway."""
+    return member is not None or user.is_superuser or room.is_open
+
+
+def room_ids_of(user):
+    """Return the ids of the rooms the user belongs to."""
+    return [member.room for member in Member.objects(user=user.id).only("room")]

@@ -1,0 +1,121 @@
+"""Reading and writing a room's messages as a user: access first, then the log.
+
+``Messaging`` joins the three parts of a conversation: the access rules, the
+message log (``MessageStore``) and the watcher that wakes waiting readers.
+It is the one place that tells the watcher about a post of this process, so
+neither the store nor the watcher needs to know the other's callers.
+"""
+
+import time
+from typing import NamedTuple
+
+from makechat.chat.access import member_room, require_manager, visible_room
+from makechat.exceptions import Forbidden, Invalid, NotFound, no_such
+from makechat.ids import parse_id
+from makechat.models import message_to_public
+
+
+class History(NamedTuple):
+    """A page of messages (oldest first) and where the next page starts:
+    ``("before", seq)`` for older history, ``("after", seq)`` for newer
+    messages, or None when there is no more."""
+
+    messages: list
+    next_page: tuple = None
+
+
+class Messaging:
+    def __init__(self, store, watcher, quota):
+        self.store = store
+        self.watcher = watcher
+        self.quota = quota
+
+    def post(self, user, room_id, text, idempotency_key=None):
+        """Post in a room the user belongs to; return (message, replayed)."""
+        room, _ = member_room(user, room_id)
+        posted = self.store.post(room.id, user, text, idempotency_key)
+        self.watcher.notify(room.id, posted.mark)
+        return message_to_public(posted.message), posted.replayed
+
+    def history(self, user, room_id, *, limit, before=None, after=None, wait=0.0):
+        """Return History: the latest ``limit`` messages, or those just
+        before or after a cursor (a message id of the room or a seq); with
+        ``after`` and ``wait``, wait up to ``wait`` seconds for new ones."""
+        if before is not None and after is not None:
+            raise Invalid("Use either 'before' or 'after', not both.")
+        if wait and after is None:
+            raise Invalid("'wait' needs an 'after' cursor.")
+        room, _ = member_room(user, room_id)
+        if after is not None:
+            seq = self.store.seq_of(room.id, after)
+            if wait:
+                with self.quota.slot(user.id):
+                    found = self._after(room.id, seq, limit + 1, wait)
+            else:
+                found = self._after(room.id, seq, limit + 1, 0)
+            more = len(found) > limit
+            found = found[:limit]
+            next_page = ("after", found[-1]["seq"]) if more else None
+        else:
+            seq = self.store.seq_of(room.id, before) if before is not None else None
+            found = self.store.before(room.id, seq, limit + 1)
+            more = len(found) > limit
+            # History pages run backwards: the next page is the older one.
+            found = found[1:] if more else found
+            next_page = ("before", found[0]["seq"]) if more else None
+        return History([message_to_public(message) for message in found], next_page)
+
+    def _after(self, room_id, seq, limit, wait):
+        deadline = time.monotonic() + wait
+        mark = None
+        while True:
+            if mark is None:
+                mark = self.store.shared_mark(room_id)
+            found = self.store.shared_after(room_id, seq, limit, mark)
+            remaining = deadline - time.monotonic()
+            if found or remaining <= 0:
+                return found
+            woke = self.watcher.wait(room_id, mark, remaining)
+            if woke is False:
+                return []
+            mark = woke  # the waker's mark, or None to look it up
+
+    def _load(self, user, message_id):
+        """Return (message, caller's membership); NotFound unless the caller may
+        see the room the message is in."""
+        object_id = parse_id(message_id)
+        message = self.store.get(object_id) if object_id else None
+        if message is None:
+            raise no_such("message")
+        try:
+            _, member = visible_room(user, message["room"])
+        except NotFound:
+            raise no_such("message") from None
+        return message, member
+
+    def get(self, user, message_id):
+        """Return one message, to the members of its room."""
+        message, member = self._load(user, message_id)
+        if member is None:
+            raise no_such("message")
+        return message_to_public(message)
+
+    def edit(self, user, message_id, text):
+        """Edit one's own message, while a member of its room."""
+        message, member = self._load(user, message_id)
+        if member is None:
+            # SECURITY: someone who left or was removed cannot see the room's
+            # messages any more (GET is 404), nor change them.
+            raise no_such("message")
+        if message.get("author") != user.id:
+            raise Forbidden("Only its author may edit a message.")
+        return message_to_public(self.store.edit(message["_id"], text))
+
+    def delete(self, user, message_id):
+        """Delete a message: its author while a member, the room's owner, an admin."""
+        message, member = self._load(user, message_id)
+        if member is None and not user.is_superuser:
+            raise no_such("message")  # left the room: as for GET, it is gone
+        if message.get("author") != user.id:
+            require_manager(user, member)
+        self.store.delete(message["_id"])
