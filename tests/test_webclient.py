@@ -64,7 +64,7 @@ def loaded_modules():
 @pytest.mark.parametrize("prefix", ["", "/makechat"])
 def test_get_every_module_the_pages_load_is_served_as_javascript(app, prefix):
     modules = loaded_modules()
-    assert {"app.js", "admin.js", "room.js"} <= set(modules)
+    assert {"app.js", "admin.js", "room.js", "room-live.js"} <= set(modules)
     for name in modules:
         response = app.get(f"{prefix}/assets/{name}", expect_errors=True)
         assert response.status_int == 200, name
