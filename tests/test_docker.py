@@ -318,6 +318,9 @@ def test_web_serves_client_under_makechat(web):
     assert status == 200 and "<html" in body.lower()
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert web.get("/makechat/assets/app.js")[0] == 200
+    # Every module, not only the entry point: the browser fetches each import.
+    for path in sorted((ROOT / "makechat" / "web" / "assets").glob("*.js")):
+        assert web.get(f"/makechat/assets/{path.name}")[0] == 200, path.name
 
 
 @needs_nginx

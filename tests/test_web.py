@@ -475,6 +475,83 @@ def test_room_view_fits_a_phone_screen(first_browser, new_user, new_room):
         first_browser.set_size(1280, 900)
 
 
+def test_escape_closes_the_editor_and_focus_returns_to_edit(first_browser, new_user, new_room):
+    user = new_user()
+    room = new_room(user)
+    open_room(first_browser, user, room)
+    send(first_browser, "a message to reconsider")
+    message = first_browser.wait_text("#messages .message", "a message to reconsider")
+    message.find_element("css selector", "button.edit").click()
+    editor = first_browser.find(".edit-form textarea")
+    assert first_browser.script("return document.activeElement") == editor
+    editor.send_keys(Keys.ESCAPE)
+    first_browser.wait_until(lambda: not first_browser.find_all(".edit-form"),
+                             message="Escape did not close the editor")
+    assert first_browser.script("return document.activeElement.className") == "link edit"
+    assert "a message to reconsider" in first_browser.script(
+        "return document.activeElement.getAttribute('aria-label')")
+    # Saving replaces the message's element; focus lands on the new Edit button.
+    first_browser.click("#messages button.edit")
+    editor = first_browser.find(".edit-form textarea")
+    editor.clear()
+    editor.send_keys("a message reconsidered")
+    first_browser.click(".edit-form button[type=submit]")
+    first_browser.wait_text("#messages .message", "a message reconsidered")
+    first_browser.wait_until(lambda: "a message reconsidered" in (first_browser.script(
+        "return document.activeElement.getAttribute('aria-label')") or ""),
+        message="focus is not on the edited message's Edit button")
+    first_browser.wait_until(lambda: first_browser.script(
+        "return document.getElementById('announcer').textContent") == "Message edited.",
+        message="the edit was not announced")
+
+
+def test_deleting_a_message_returns_focus_to_the_composer(first_browser, new_user, new_room):
+    user = new_user()
+    room = new_room(user)
+    open_room(first_browser, user, room)
+    send(first_browser, "a message to take back")
+    message = first_browser.wait_text("#messages .message", "a message to take back")
+    message.find_element("css selector", "button.delete").click()
+    first_browser.accept_confirm()
+    first_browser.wait_gone("#messages .message", "a message to take back")
+    assert first_browser.script("return document.activeElement.id") == "composer"
+    first_browser.wait_until(lambda: first_browser.script(
+        "return document.getElementById('announcer').textContent") == "Message deleted.",
+        message="the deletion was not announced")
+
+
+RECORD_ROOM_REQUESTS = """
+const marker = arguments[0];
+const original = window.fetch;
+window.roomRequests = [];
+window.fetch = (resource, init) => {
+  if (String(resource).includes(marker)) window.roomRequests.push(String(resource));
+  return original(resource, init);
+};
+"""
+
+
+def test_leaving_a_room_stops_its_requests_and_listeners(first_browser, new_user, new_room,
+                                                         server):
+    user = new_user()
+    room = new_room(user)
+    first_browser.console_errors()   # forget earlier tests' entries
+    open_room(first_browser, user, room)
+    send(first_browser, "said before leaving")
+    first_browser.wait_text("#messages .message", "said before leaving")
+    time.sleep(0.3)   # the live loop is waiting on after+wait now
+    first_browser.go("#/rooms")
+    first_browser.find(".room-list")
+    first_browser.script(RECORD_ROOM_REQUESTS, f"room={room['_id']['$oid']}")
+    # A loop left behind would ask again once this post ends its wait; a
+    # visibility listener left behind would fetch the latest page.
+    post(server, user, room, "said after leaving")
+    first_browser.script("document.dispatchEvent(new Event('visibilitychange'))")
+    time.sleep(1.5)
+    assert first_browser.script("return window.roomRequests") == []
+    assert first_browser.console_errors() == []
+
+
 # -- admin page ---------------------------------------------------------------------
 
 def open_admin(browser, admin):

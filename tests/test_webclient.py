@@ -1,5 +1,7 @@
 """The web client's pages and assets as makechat serves them (resources/webclient.py)."""
 
+import re
+
 import pytest
 
 from makechat.app import create_app
@@ -38,6 +40,45 @@ def test_get_module_script_has_a_javascript_type(app, path):
     assert response.content_type == "text/javascript"
 
 
+MODULE_SCRIPT = re.compile(r'<script type="module" src="assets/([^"]+)"')
+RELATIVE_IMPORT = re.compile(r'^import\b[^;]*?\bfrom\s+"\./([^"]+)"', re.MULTILINE)
+
+
+def loaded_modules():
+    """Every module the pages load: their module scripts and, from those, each
+    relative import (a name whose file is missing is kept, for the tests to catch)."""
+    pending = [name for page in ("index.html", "admin.html")
+               for name in MODULE_SCRIPT.findall((BUNDLED_WEB_ROOT / page).read_text())]
+    found = set()
+    while pending:
+        name = pending.pop()
+        if name in found:
+            continue
+        found.add(name)
+        path = BUNDLED_WEB_ROOT / "assets" / name
+        if path.is_file():
+            pending.extend(RELATIVE_IMPORT.findall(path.read_text()))
+    return sorted(found)
+
+
+@pytest.mark.parametrize("prefix", ["", "/makechat"])
+def test_get_every_module_the_pages_load_is_served_as_javascript(app, prefix):
+    modules = loaded_modules()
+    assert {"app.js", "admin.js", "room.js", "room-live.js"} <= set(modules)
+    for name in modules:
+        response = app.get(f"{prefix}/assets/{name}", expect_errors=True)
+        assert response.status_int == 200, name
+        assert response.content_type == "text/javascript", name
+
+
+def test_every_module_in_the_assets_is_loaded_by_a_page():
+    # A module left out of the import graph after a split is dead code that
+    # still ships; one imported but missing breaks the page (the test above).
+    assets = BUNDLED_WEB_ROOT / "assets"
+    files = {path.relative_to(assets).as_posix() for path in assets.rglob("*.js")}
+    assert files == set(loaded_modules())
+
+
 def test_get_stylesheet_has_a_css_type(app):
     assert app.get("/assets/style.css").content_type == "text/css"
 
@@ -57,7 +98,7 @@ def test_get_unknown_api_path_stays_json(app):
 def test_client_files_insert_no_html():
     # SECURITY: user text enters the page as text; no file of the client may
     # parse strings as HTML.
-    for path in (BUNDLED_WEB_ROOT / "assets").glob("*.js"):
+    for path in (BUNDLED_WEB_ROOT / "assets").rglob("*.js"):
         source = path.read_text()
         for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
             assert sink not in source, f"{path.name} uses {sink}"

@@ -1,0 +1,64 @@
+// The members panel: who is in the room (owners first) and, for a member,
+// the Leave room button. It reloads itself when a message comes from someone
+// it does not list, which is how it learns that someone joined.
+
+import { api, request, errorText, oid } from "./api.js";
+import { h, replace } from "./dom.js";
+
+/**
+ * membersPanel({roomId, user, signal, onError, onLeft}) -> {element, load,
+ * sawAuthor}. onLeft() runs once the person has left the room.
+ */
+export function membersPanel({ roomId, user, signal, onError, onLeft }) {
+  let myMembership = null;
+  let memberIds = null;         // user ids listed (null: not loaded)
+
+  const list = h("ul", { className: "member-list", id: "member-list" });
+  const heading = h("h2", { id: "members-heading" }, "Members");
+  const leaveButton = h("button", { type: "button", hidden: true }, "Leave room");
+  const element = h("aside", { className: "members", "aria-labelledby": "members-heading" },
+    heading, list, leaveButton);
+
+  async function load() {
+    try {
+      const members = [];
+      let path = `/api/members?room=${roomId}&limit=200`;
+      while (path && !signal.aborted) {
+        const page = await request("GET", path, { signal });
+        members.push(...page.data);
+        path = page.next;
+      }
+      members.sort((a, b) => (a.role === "owner" ? 0 : 1) - (b.role === "owner" ? 0 : 1)
+        || a.username.localeCompare(b.username));
+      memberIds = new Set(members.map((member) => oid(member.user)));
+      myMembership = members.find((member) => oid(member.user) === oid(user._id)) || null;
+      leaveButton.hidden = !myMembership;
+      replace(heading, `Members (${members.length})`);
+      replace(list, ...members.map((member) => h("li", { className: "member" },
+        h("span", { className: "member-name" }, member.username),
+        member.role === "owner" && h("span", { className: "badge" }, "owner"))));
+    } catch (error) {
+      if (error.name !== "AbortError") onError(errorText(error));
+    }
+  }
+
+  /** Note the author of a new message; someone not listed has joined. */
+  function sawAuthor(userId) {
+    if (memberIds && !memberIds.has(userId)) {
+      memberIds.add(userId);   // one reload per newcomer, however many messages they send
+      load();
+    }
+  }
+
+  leaveButton.addEventListener("click", async () => {
+    if (!myMembership || !window.confirm("Leave this room?")) return;
+    try {
+      await api("DELETE", `/api/members/${oid(myMembership._id)}`);
+      onLeft();
+    } catch (error) {
+      onError(errorText(error));
+    }
+  }, { signal });
+
+  return { element, load, sawAuthor };
+}

@@ -1,0 +1,142 @@
+// The list of a room's messages: one element per message, kept in seq order
+// whatever order pages, posts and live updates arrive in, and the Edit and
+// Delete actions on one's own messages. It knows nothing of where messages
+// come from; history, live updates and the composer all go through place().
+
+import { api, errorText, oid } from "./api.js";
+import { h, notice, timeElement, field, announce } from "./dom.js";
+
+/**
+ * messageList({user, onError, afterDelete}) -> {element, place, remove,
+ * isEditing, known, oldest}. onError(text) reports a failed deletion;
+ * afterDelete() runs once one's own message is gone (to move focus on).
+ */
+export function messageList({ user, onError, afterDelete }) {
+  const messages = new Map();   // message id -> {message, item}
+  let oldest = null;            // the oldest message placed (the history's `before` cursor)
+  const element = h("ol", { className: "messages", id: "messages", "aria-label": "Messages" });
+
+  function renderMessage(message) {
+    const id = oid(message._id);
+    const mine = oid(message.author) === oid(user._id);
+    const text = h("p", { className: "text" }, message.text);
+    const meta = h("div", { className: "meta" },
+      h("span", { className: "author" }, message.author_username || "someone"), " ",
+      timeElement(message.created),
+      message.edited && h("span", { className: "edited" }, " (edited)"));
+    const item = h("li", { className: mine ? "message mine" : "message", "data-id": id,
+      "data-seq": message.seq }, meta, text);
+    if (mine) {
+      const preview = message.text.length > 40 ? `${message.text.slice(0, 40)}…` : message.text;
+      const edit = h("button", { type: "button", className: "link edit",
+        "aria-label": `Edit your message: ${preview}` }, "Edit");
+      const remove = h("button", { type: "button", className: "link delete",
+        "aria-label": `Delete your message: ${preview}` }, "Delete");
+      edit.addEventListener("click", () => startEdit(id, edit));
+      remove.addEventListener("click", () => deleteMessage(id));
+      item.append(h("div", { className: "actions" }, edit, remove));
+    }
+    return item;
+  }
+
+  /** Show a message as it now is; true only if it was not shown before. */
+  function place(message) {
+    const id = oid(message._id);
+    const known = messages.get(id);
+    if (known && known.message.text === message.text && known.message.edited === message.edited) {
+      return false;   // the live loop echoing a message this page posted: keep its element
+    }
+    const item = renderMessage(message);
+    if (known) {
+      known.item.replaceWith(item);
+      messages.set(id, { message, item });
+      return false;
+    }
+    messages.set(id, { message, item });
+    // Keep the list in seq order whatever order the pages and posts arrive in.
+    let before = null;
+    for (let node = element.lastElementChild; node; node = node.previousElementSibling) {
+      if (Number(node.dataset.seq) > message.seq) before = node;
+      else break;
+    }
+    element.insertBefore(item, before);
+    if (!oldest || message.seq < oldest.seq) oldest = message;
+    return true;
+  }
+
+  function remove(id) {
+    const entry = messages.get(id);
+    if (entry) entry.item.remove();
+    messages.delete(id);
+  }
+
+  // An open editor holds what the person is typing: updates from elsewhere
+  // must not replace or remove that message under them.
+  function isEditing(id) {
+    const entry = messages.get(id);
+    return Boolean(entry && entry.item.querySelector(".edit-form"));
+  }
+
+  function startEdit(id, editButton) {
+    const entry = messages.get(id);
+    if (!entry) return;
+    const { item, message } = entry;
+    const editStatus = notice();
+    const input = field("Edit message", { rows: 2, maxlength: 4000 }, "textarea");
+    input.input.value = message.text;
+    const cancel = h("button", { type: "button" }, "Cancel");
+    const editForm = h("form", { className: "edit-form" }, editStatus.element, input.field,
+      h("div", { className: "actions" }, h("button", { type: "submit", className: "primary" }, "Save"),
+        cancel));
+    const textNode = item.querySelector(".text");
+    const actions = item.querySelector(".actions");
+    textNode.hidden = true;
+    actions.hidden = true;
+    item.append(editForm);
+    const close = () => {
+      editForm.remove();
+      textNode.hidden = false;
+      actions.hidden = false;
+      editButton.focus();
+    };
+    cancel.addEventListener("click", close);
+    editForm.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") close();
+    });
+    editForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      try {
+        const updated = await api("PATCH", `/api/messages/${id}`, { body: { text: input.input.value } });
+        place(updated);
+        const fresh = messages.get(id).item.querySelector(".edit");
+        if (fresh) fresh.focus();
+        announce("Message edited.");
+      } catch (error) {
+        editStatus.error(errorText(error));
+      }
+    });
+    input.input.focus();
+  }
+
+  async function deleteMessage(id) {
+    if (!window.confirm("Delete this message? This cannot be undone.")) return;
+    try {
+      await api("DELETE", `/api/messages/${id}`);
+      remove(id);
+      announce("Message deleted.");
+      afterDelete();
+    } catch (error) {
+      onError(errorText(error));
+    }
+  }
+
+  return {
+    element,
+    place,
+    remove,
+    isEditing,
+    /** The id and seq of every message shown (a copy: safe to remove while iterating). */
+    known: () => Array.from(messages, ([id, entry]) => ({ id, seq: entry.message.seq })),
+    oldest: () => oldest,
+  };
+}
