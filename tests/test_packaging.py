@@ -1,0 +1,41 @@
+"""setup.py and the Makefile's install steps: what gets installed, and quietly."""
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def make_dry_run(target, venv):
+    """The commands `make TARGET` would run on a machine with no virtualenv yet."""
+    result = subprocess.run(["make", "-n", target, f"VENV={venv}"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_run_installs_no_test_extra(tmp_path):
+    commands = make_dry_run("run", tmp_path / "venv")
+    assert "pip install -q -e .\n" in commands
+    assert "[test]" not in commands
+
+
+def test_test_installs_the_test_extra(tmp_path):
+    assert "pip install -q -e '.[test]'" in make_dry_run("test", tmp_path / "venv")
+
+
+def test_wheel_builds_without_setuptools_warnings_and_ships_the_web_client(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-w",
+                             str(tmp_path), str(ROOT)], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    output = result.stdout + result.stderr
+    assert "is absent from the `packages` configuration" not in output
+    assert "Warning" not in output
+    [wheel] = tmp_path.glob("makechat-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    web = {path.relative_to(ROOT).as_posix() for path in (ROOT / "makechat" / "web").rglob("*")
+           if path.is_file()}
+    assert web and web <= names
