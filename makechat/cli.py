@@ -25,6 +25,8 @@ class Env:
     stderr: TextIO = sys.stderr
     stdin: TextIO = sys.stdin
     environ: dict = dataclasses.field(default_factory=lambda: dict(os.environ))
+    #: The name the command's messages start with ("makechat: ...").
+    prog: str = "makechat"
 
 
 class CommandError(Exception):
@@ -44,18 +46,50 @@ def load(env):
         raise CommandError(f"configuration error: {error}") from None
 
 
-def connect(config):
-    """Connect and fail fast (one clear line) if the database does not answer."""
+def server_address(uri):
+    """The scheme, credentials (password hidden) and hosts of a MongoDB URI,
+    without its database and options (an option may hold a secret too)."""
+    return re.sub(r"^([^:/]+://[^/?]*).*$", r"\1", redact_uri(uri), flags=re.S)
+
+
+def database_line(config, environ):
+    """Say which database a command uses and where that setting came from."""
+    from makechat.db import database_name
+    from_file = f"config: {config.source}" if config.source else ""
+    if "MAKECHAT_MONGO_URI" in environ:
+        origin = f"from MAKECHAT_MONGO_URI; {from_file or 'no config file found'}"
+    else:
+        origin = from_file or "no config file found; defaults apply"
+    return (f"using database {database_name(config.mongo_uri)} at "
+            f"{server_address(config.mongo_uri)} ({origin})")
+
+
+def announce_database(config, env):
+    # NOTE: on stderr, so stdout stays what scripts read (an archive's path).
+    print(f"{env.prog}: {database_line(config, env.environ)}", file=env.stderr, flush=True)
+
+
+def database_error_text(error):
+    """The first useful line of a pymongo error: without pymongo's own
+    timeouts and topology dump, which would cut a line mid-parenthesis."""
+    text = str(error).split(", Timeout: ")[0].split(", full error: ")[0]
+    text = re.sub(r"\s*\(configured timeouts: [^)]*\)", "", text).strip()
+    lines = text.splitlines()
+    return lines[0][:300] if lines else type(error).__name__
+
+
+def connect(config, env):
+    """Name the database, connect, and fail fast (one clear line) if it does not answer."""
     import pymongo.errors
 
     from makechat import db
+    announce_database(config, env)
     db.connect(config)
     try:
         db.ensure_indexes()
     except pymongo.errors.PyMongoError as error:
-        first_line = str(error).split(",")[0].split("\n")[0]
-        raise CommandError(f"cannot reach the database at {redact_uri(config.mongo_uri)}: "
-                           f"{first_line}") from None
+        raise CommandError(f"cannot reach the database at {server_address(config.mongo_uri)} "
+                           f"within {config.db_timeout:g} s: {database_error_text(error)}") from None
 
 
 def read_password(value, env):
@@ -68,9 +102,17 @@ def read_password(value, env):
 def cmd_user_create(args, env):
     from makechat import accounts
     config = load(env)
-    connect(config)
+    password = read_password(args.password, env)
     try:
-        user = accounts.create_user(args.username, args.email, read_password(args.password, env),
+        # Bad input is told before anything connects.
+        accounts.check_username(args.username)
+        accounts.check_email(args.email)
+        accounts.check_password_rules(password)
+    except accounts.AccountError as error:
+        raise CommandError(str(error)) from None
+    connect(config, env)
+    try:
+        user = accounts.create_user(args.username, args.email, password,
                                     rounds=config.bcrypt_rounds, is_superuser=args.admin)
     except accounts.AccountError as error:
         raise CommandError(str(error)) from None
@@ -82,12 +124,17 @@ def cmd_user_create(args, env):
 def cmd_user_changepass(args, env):
     from makechat import accounts
     config = load(env)
-    connect(config)
+    password = read_password(args.password, env)
+    try:
+        accounts.check_password_rules(password)
+    except accounts.AccountError as error:
+        raise CommandError(str(error)) from None
+    connect(config, env)
     user = accounts.find_user(args.username)
     if user is None:
         raise CommandError(f"no user named {args.username!r}")
     try:
-        accounts.set_password(user, read_password(args.password, env),
+        accounts.set_password(user, password,
                               rounds=config.bcrypt_rounds)
     except accounts.AccountError as error:
         raise CommandError(str(error)) from None
@@ -102,6 +149,7 @@ def cmd_serve(args, env):
     overrides = {name: getattr(args, name) for name in
                  ("host", "port", "workers", "worker_class", "log_level")
                  if getattr(args, name) is not None}
+    announce_database(config, env)
     return serve(config.replace(**overrides))
 
 
@@ -130,7 +178,7 @@ def cmd_backup(args, env):
     if args.keep is not None and args.keep < 1:
         raise CommandError("--keep must be at least 1")
     config = load(env)
-    connect(config)
+    connect(config, env)
     directory = args.output or config.backup_dir
     progress = progress_printer(env.stderr)
     try:
@@ -154,7 +202,7 @@ def cmd_restore(args, env):
 
     from makechat import backup, db
     config = load(env)
-    connect(config)
+    connect(config, env)
     progress = progress_printer(env.stderr)
     try:
         restored = backup.restore_backup(mongoengine.get_db(), args.archive, drop=args.drop,
@@ -266,7 +314,7 @@ def backup_main(argv=None):
                                      epilog="example: backup -o /backups --keep 7")
     add_backup_arguments(parser)
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    env = Env()
+    env = Env(prog="backup")
     try:
         sys.exit(cmd_backup(args, env))
     except CommandError as error:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from makechat.auth import check_password
-from makechat.cli import Env, run
+from makechat.cli import Env, database_line, run
+from makechat.config import Config
 from makechat.models import User
 
 MAKECHAT = str(Path(sys.executable).with_name("makechat"))
@@ -47,8 +48,51 @@ def test_user_create_taken_name_fails_one_line(env, make_user):
     status = run(["user", "create", "-u", "alice", "-p", "long enough", "-e", "a2@example.com"],
                  env)
     assert status == 1
-    assert env.stderr.getvalue().count("\n") == 1
-    assert "already taken" in env.stderr.getvalue()
+    # The line naming the database, then one error line.
+    using, error = env.stderr.getvalue().splitlines()
+    assert using.startswith("makechat: using database makechat_test at ")
+    assert error == "makechat: error: username 'alice' is already taken"
+
+
+def test_user_create_bad_password_fails_before_connecting():
+    # Nothing answers on port 9: only a command that never connects says one line.
+    env = Env(stdout=io.StringIO(), stderr=io.StringIO(), stdin=io.StringIO(),
+              environ={"MAKECHAT_MONGO_URI": "mongodb://127.0.0.1:9/makechat"})
+    assert run(["user", "create", "-u", "alice", "-p", "short", "-e", "a@example.com"], env) == 1
+    assert env.stderr.getvalue() == "makechat: error: password must be 8 to 1024 characters\n"
+
+
+def test_user_create_names_database_and_config_file(config, tmp_path):
+    conf = tmp_path / "makechat.conf"
+    conf.write_text(f"[makechat]\nmongo_uri = {config.mongo_uri}\nbcrypt_rounds = 4\n")
+    env = Env(stdout=io.StringIO(), stderr=io.StringIO(), stdin=io.StringIO(),
+              environ={"MAKECHAT_CONFIG": str(conf)})
+    assert run(["user", "create", "-u", "carol", "-p", "long enough", "-e", "c@example.com"],
+               env) == 0
+    address = config.mongo_uri.rsplit("/", 1)[0]
+    assert env.stderr.getvalue() == (f"makechat: using database makechat_test at {address} "
+                                     f"(config: {conf})\n")
+
+
+def test_database_line_without_config_file_says_defaults_apply():
+    assert database_line(Config(), {}) == (
+        "using database makechat at mongodb://localhost:27017 "
+        "(no config file found; defaults apply)")
+
+
+def test_database_line_names_the_environment_variable():
+    config = Config(mongo_uri="mongodb://db.example:27017/chat", source="/etc/makechat.conf")
+    assert database_line(config, {"MAKECHAT_MONGO_URI": config.mongo_uri}) == (
+        "using database chat at mongodb://db.example:27017 "
+        "(from MAKECHAT_MONGO_URI; config: /etc/makechat.conf)")
+
+
+def test_database_line_hides_password_and_options():
+    config = Config(mongo_uri="mongodb://chat:hunter2-pass@db.example:27017/chat"
+                              "?tlsCertificateKeyFilePassword=hunter3")
+    line = database_line(config, {})
+    assert "hunter" not in line
+    assert "mongodb://chat:***@db.example:27017 " in line
 
 
 def test_user_changepass(env, make_user):
@@ -68,10 +112,13 @@ def test_unreachable_database_one_line_no_traceback():
     result = subprocess.run([MAKECHAT, "user", "create", "-u", "x_user", "-p", "long enough",
                              "-e", "x@example.com"], env=environ, capture_output=True,
                             text=True, timeout=60)
-    assert result.returncode != 0
-    assert "cannot reach the database" in result.stderr
+    assert result.returncode == 1
     assert "Traceback" not in result.stderr
-    assert result.stderr.strip().count("\n") == 0
+    using, error = result.stderr.splitlines()
+    assert using.startswith("makechat: using database makechat at mongodb://127.0.0.1:9 ")
+    assert error.startswith("makechat: error: cannot reach the database at "
+                            "mongodb://127.0.0.1:9 within 0.5 s: 127.0.0.1:9: ")
+    assert error.count("(") == error.count(")")
 
 
 def test_user_help_lists_both_actions():

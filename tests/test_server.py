@@ -89,3 +89,9 @@ def test_serve_opens_no_control_socket(live_env):
     server = LiveServer(live_env).start()
     _, output = server.stop()
     assert "Control socket listening" not in output
+
+
+def test_serve_names_its_database(live_env):
+    server = LiveServer(live_env).start()
+    _, output = server.stop()
+    assert "makechat: using database makechat_test at mongodb://127.0.0.1:" in output
