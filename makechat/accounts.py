@@ -83,3 +83,28 @@ def set_email(user, email):
         if not is_duplicate_key(error):
             raise
         raise AccountConflict(f"email {email!r} is already in use") from None
+
+
+def all_users():
+    """Return every account, by username (any case)."""
+    return User.objects.order_by("username_key")
+
+
+def set_active(user, active):
+    """Enable or disable an account; disabling revokes its tokens."""
+    user.is_active = bool(active)
+    user.save()
+    if not active:
+        # SECURITY: a disabled account's tokens are revoked, not just refused.
+        Token.objects(owner=user.id).delete()
+
+
+def set_superuser(user, is_superuser):
+    """Make an account an admin, or a plain user again."""
+    user.is_superuser = bool(is_superuser)
+    user.save()
+
+
+def active_admins():
+    """Return how many enabled admin accounts there are."""
+    return User.objects(is_superuser=True, is_active=True).count()

@@ -130,9 +130,7 @@ def cmd_user_changepass(args, env):
     except accounts.AccountError as error:
         raise CommandError(str(error)) from None
     connect(config, env)
-    user = accounts.find_user(args.username)
-    if user is None:
-        raise CommandError(f"no user named {args.username!r}")
+    user = find_user_or_fail(args.username)
     try:
         accounts.set_password(user, password,
                               rounds=config.bcrypt_rounds)
@@ -140,6 +138,91 @@ def cmd_user_changepass(args, env):
         raise CommandError(str(error)) from None
     print(f"changed the password of {user.username}; their tokens were revoked",
           file=env.stdout)
+    return 0
+
+
+def find_user_or_fail(username):
+    from makechat import accounts
+    user = accounts.find_user(username)
+    if user is None:
+        raise CommandError(f"no user named {username!r}")
+    return user
+
+
+def cmd_user_list(args, env):
+    from makechat import accounts
+    connect(load(env), env)
+    # SECURITY: the profile fields only; never the password hash.
+    rows = [(user.username, user.email, "admin" if user.is_superuser else "user",
+             "active" if user.is_active else "disabled",
+             user.created.strftime("%Y-%m-%d %H:%M UTC") if user.created else "-")
+            for user in accounts.all_users()]
+    if not rows:
+        print("no users yet; create one with: makechat user create -u NAME -p PASSWORD "
+              "-e EMAIL --admin", file=env.stderr)
+        return 0
+    rows.insert(0, ("USERNAME", "EMAIL", "ROLE", "STATUS", "CREATED"))
+    widths = [max(len(row[column]) for row in rows) for column in range(4)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths)] + [row[4]]
+        print("  ".join(cells), file=env.stdout)
+    return 0
+
+
+def warn_if_no_admin(env):
+    from makechat import accounts
+    if accounts.active_admins() == 0:
+        print(f"{env.prog}: note: no enabled admin is left; make one with "
+              "makechat user promote -u NAME", file=env.stderr)
+
+
+def cmd_user_disable(args, env):
+    from makechat import accounts
+    connect(load(env), env)
+    user = find_user_or_fail(args.username)
+    if not user.is_active:
+        print(f"{user.username} was already disabled", file=env.stdout)
+        return 0
+    accounts.set_active(user, False)
+    print(f"disabled {user.username}; their tokens were revoked", file=env.stdout)
+    warn_if_no_admin(env)
+    return 0
+
+
+def cmd_user_enable(args, env):
+    from makechat import accounts
+    connect(load(env), env)
+    user = find_user_or_fail(args.username)
+    if user.is_active:
+        print(f"{user.username} was already enabled", file=env.stdout)
+        return 0
+    accounts.set_active(user, True)
+    print(f"enabled {user.username}", file=env.stdout)
+    return 0
+
+
+def cmd_user_promote(args, env):
+    from makechat import accounts
+    connect(load(env), env)
+    user = find_user_or_fail(args.username)
+    if user.is_superuser:
+        print(f"{user.username} was already an admin", file=env.stdout)
+        return 0
+    accounts.set_superuser(user, True)
+    print(f"{user.username} is now an admin", file=env.stdout)
+    return 0
+
+
+def cmd_user_demote(args, env):
+    from makechat import accounts
+    connect(load(env), env)
+    user = find_user_or_fail(args.username)
+    if not user.is_superuser:
+        print(f"{user.username} was not an admin", file=env.stdout)
+        return 0
+    accounts.set_superuser(user, False)
+    print(f"{user.username} is no longer an admin", file=env.stdout)
+    warn_if_no_admin(env)
     return 0
 
 
@@ -229,8 +312,12 @@ def build_parser():
 
     user = commands.add_parser("user", help="manage user accounts",
                                description="Manage user accounts.",
-                               epilog="example: makechat user create -u alice -p 's3cret-pass' "
-                                      "-e alice@example.com")
+                               formatter_class=argparse.RawDescriptionHelpFormatter,
+                               epilog="examples:\n"
+                                      "  makechat user create -u alice -p 's3cret-pass' "
+                                      "-e alice@example.com\n"
+                                      "  makechat user list\n"
+                                      "  makechat user disable -u alice")
     user_commands = user.add_subparsers(dest="action")
     user_commands.required = True
 
@@ -244,7 +331,9 @@ def build_parser():
                         help="specify password")
     create.add_argument("-e", dest="email", metavar="EMAIL", required=True,
                         help="specify email address")
-    create.add_argument("-admin", dest="admin", action="store_true", help="is superuser?")
+    # NOTE: -admin is the manual's spelling; --admin is what people type.
+    create.add_argument("-admin", "--admin", dest="admin", action="store_true",
+                        help="is superuser?")
     create.set_defaults(func=cmd_user_create)
 
     changepass = user_commands.add_parser(
@@ -255,6 +344,22 @@ def build_parser():
     changepass.add_argument("-p", dest="password", metavar="NEW_PASSWORD", required=True,
                             help="specify new password")
     changepass.set_defaults(func=cmd_user_changepass)
+
+    listing = user_commands.add_parser(
+        "list", help="list every account (never a password hash)",
+        epilog="example: makechat user list")
+    listing.set_defaults(func=cmd_user_list)
+
+    for name, func, summary, example in (
+            ("disable", cmd_user_disable, "disable an account and revoke its tokens", "alice"),
+            ("enable", cmd_user_enable, "enable a disabled account", "alice"),
+            ("promote", cmd_user_promote, "make an account an admin", "alice"),
+            ("demote", cmd_user_demote, "make an admin a plain user again", "alice")):
+        action = user_commands.add_parser(name, help=summary,
+                                          epilog=f"example: makechat user {name} -u {example}")
+        action.add_argument("-u", dest="username", metavar="USERNAME", required=True,
+                            help="specify username")
+        action.set_defaults(func=func)
 
     serve = commands.add_parser("serve", help="run the API server (gunicorn) in the foreground",
                                 epilog="example: makechat serve --host 0.0.0.0 --port 8080")

@@ -1,5 +1,6 @@
 """The makechat command line, run in-process and as a real process."""
 
+import argparse
 import io
 import os
 import subprocess
@@ -9,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from makechat.auth import check_password
-from makechat.cli import Env, database_line, run
+from makechat.cli import Env, build_parser, database_line, run
 from makechat.config import Config
-from makechat.models import User
+from makechat.models import Token, User
 
 MAKECHAT = str(Path(sys.executable).with_name("makechat"))
 
@@ -121,11 +122,103 @@ def test_unreachable_database_one_line_no_traceback():
     assert error.count("(") == error.count(")")
 
 
-def test_user_help_lists_both_actions():
+def test_user_help_lists_every_action():
     result = subprocess.run([MAKECHAT, "user", "-h"], capture_output=True, text=True, timeout=30)
     assert result.returncode == 0
-    assert "{create,changepass}" in result.stdout
+    assert "{create,changepass,list,disable,enable,promote,demote}" in result.stdout
     assert "create a new user" in result.stdout and "change user password" in result.stdout
+
+
+def command_parsers(parser=None, words=()):
+    """Yield (words, parser) for every command and subcommand of the CLI."""
+    parser = parser or build_parser()
+    yield words, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                yield from command_parsers(child, words + (name,))
+
+
+@pytest.mark.parametrize("words", [words for words, _ in command_parsers()],
+                         ids=lambda words: " ".join(words) or "makechat")
+def test_help_carries_an_example(words):
+    parser = dict(command_parsers())[words]
+    assert "example" in parser.format_help()
+    assert f"makechat {' '.join(words)}".rstrip() in parser.epilog
+
+
+def test_user_create_double_dash_admin(env):
+    assert run(["user", "create", "-u", "root2", "-p", "long enough", "-e", "r@example.com",
+                "--admin"], env) == 0
+    assert User.objects.get(username="root2").is_superuser is True
+
+
+def test_user_list_shows_every_account_without_hashes(env, make_user):
+    make_user("bob", admin=True)
+    make_user("alice", active=False)
+    assert run(["user", "list"], env) == 0
+    header, alice, bob = env.stdout.getvalue().splitlines()
+    assert header.split() == ["USERNAME", "EMAIL", "ROLE", "STATUS", "CREATED"]
+    assert alice.split()[:4] == ["alice", "alice@example.com", "user", "disabled"]
+    assert bob.split()[:4] == ["bob", "bob@example.com", "admin", "active"]
+    assert "$2b$" not in env.stdout.getvalue()
+
+
+def test_user_list_without_accounts_says_how_to_create_one(env):
+    assert run(["user", "list"], env) == 0
+    assert env.stdout.getvalue() == ""
+    assert "makechat user create" in env.stderr.getvalue()
+
+
+def test_user_disable_refuses_login_and_revokes_tokens(env, make_user, app):
+    alice = make_user("alice")
+    assert run(["user", "disable", "-u", "alice"], env) == 0
+    assert env.stdout.getvalue() == "disabled alice; their tokens were revoked\n"
+    assert User.objects.get(username="alice").is_active is False
+    assert Token.objects(owner=alice.id).count() == 0
+    login = app.post_json("/api/login", {"username": "alice", "password": alice.plain_password},
+                          expect_errors=True)
+    assert login.status_int in (401, 403)
+
+
+def test_user_disable_unknown_user_fails_one_line(env):
+    assert run(["user", "disable", "-u", "ghost"], env) == 1
+    assert env.stderr.getvalue().splitlines()[1:] == ["makechat: error: no user named 'ghost'"]
+
+
+def test_user_enable_lets_a_disabled_account_log_in(env, make_user, app):
+    alice = make_user("alice", active=False)
+    assert run(["user", "enable", "-u", "alice"], env) == 0
+    login = app.post_json("/api/login", {"username": "alice", "password": alice.plain_password},
+                          expect_errors=True)
+    assert login.status_int == 200
+
+
+def test_user_promote_makes_an_admin(env, make_user):
+    make_user("alice")
+    assert run(["user", "promote", "-u", "ALICE"], env) == 0
+    assert env.stdout.getvalue() == "alice is now an admin\n"
+    assert User.objects.get(username="alice").is_superuser is True
+
+
+def test_user_demote_makes_a_plain_user(env, make_user):
+    make_user("root", admin=True)
+    make_user("alice", admin=True)
+    assert run(["user", "demote", "-u", "alice"], env) == 0
+    assert User.objects.get(username="alice").is_superuser is False
+    assert "note:" not in env.stderr.getvalue()
+
+
+def test_user_demote_last_admin_says_none_is_left(env, make_user):
+    make_user("alice", admin=True)
+    assert run(["user", "demote", "-u", "alice"], env) == 0
+    assert "no enabled admin is left" in env.stderr.getvalue()
+
+
+def test_user_promote_twice_says_so(env, make_user):
+    make_user("alice", admin=True)
+    assert run(["user", "promote", "-u", "alice"], env) == 0
+    assert env.stdout.getvalue() == "alice was already an admin\n"
 
 
 def test_user_create_help_matches_manual():
