@@ -13,6 +13,7 @@ import os
 import re
 import sys
 from typing import TextIO
+from urllib.parse import unquote
 
 from makechat import __version__
 
@@ -52,15 +53,22 @@ def server_address(uri):
     return re.sub(r"^([^:/]+://[^/?]*).*$", r"\1", redact_uri(uri), flags=re.S)
 
 
+def uri_database(uri):
+    """The database a MongoDB URI names, 'makechat' if none (as makechat.db
+    reads it, without importing pymongo: ``serve`` must not, before gevent
+    patches the standard library)."""
+    match = re.match(r"^[^:/]+://[^/?]*/([^?]*)", uri)
+    return unquote(match.group(1)) if match and match.group(1) else "makechat"
+
+
 def database_line(config, environ):
     """Say which database a command uses and where that setting came from."""
-    from makechat.db import database_name
     from_file = f"config: {config.source}" if config.source else ""
     if "MAKECHAT_MONGO_URI" in environ:
         origin = f"from MAKECHAT_MONGO_URI; {from_file or 'no config file found'}"
     else:
         origin = from_file or "no config file found; defaults apply"
-    return (f"using database {database_name(config.mongo_uri)} at "
+    return (f"using database {uri_database(config.mongo_uri)} at "
             f"{server_address(config.mongo_uri)} ({origin})")
 
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from makechat.auth import check_password
-from makechat.cli import Env, build_parser, database_line, run
+from makechat.cli import Env, build_parser, database_line, run, uri_database
 from makechat.config import Config
+from makechat.db import database_name
 from makechat.models import Token, User
 
 MAKECHAT = str(Path(sys.executable).with_name("makechat"))
@@ -226,3 +227,11 @@ def test_user_create_help_matches_manual():
                             timeout=30)
     assert "usage: makechat user create [-h] -u USERNAME -p PASSWORD -e EMAIL [-admin]" \
         in result.stdout
+
+
+@pytest.mark.parametrize("uri", ["mongodb://localhost:27017/makechat",
+                                 "mongodb://u:p%40ss@h1:1,h2:2/chat_db?replicaSet=rs0",
+                                 "mongodb://localhost", "mongodb://localhost/?journal=true",
+                                 "mongodb://h/na%6De"])
+def test_uri_database_reads_the_name_as_pymongo_does(uri):
+    assert uri_database(uri) == database_name(uri)

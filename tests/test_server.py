@@ -95,3 +95,5 @@ def test_serve_names_its_database(live_env):
     server = LiveServer(live_env).start()
     _, output = server.stop()
     assert "makechat: using database makechat_test at mongodb://127.0.0.1:" in output
+    # Naming it imports no pymongo before gevent patches the workers.
+    assert "MonkeyPatchWarning" not in output
