@@ -43,6 +43,17 @@ def test_serve_stops_on_ctrl_c(live_env):
     assert "Traceback" not in output
 
 
+def test_serve_stops_quietly_on_ctrl_c_to_its_process_group(live_env):
+    """A terminal's Ctrl-C reaches the arbiter and every worker at once."""
+    server = LiveServer(live_env, new_session=True).start()
+    for _ in range(8):  # database clients (and pymongo's atexit work) in both workers
+        assert http("GET", server.url + "/api/health")[0] == 200
+    code, output = server.stop(signal.SIGINT, timeout=60, group=True)
+    assert code == 0, output[-2000:]
+    assert "Exception ignored" not in output
+    assert "SystemExit" not in output
+
+
 def test_serve_access_log_has_request_id(live_env):
     server = LiveServer(live_env).start()
     http("GET", server.url + "/api/users/me", headers={"X-Request-Id": "trace-me-42"})
