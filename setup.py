@@ -19,6 +19,11 @@ setup(
     # folder of a package as a package: named here, with their files as
     # package data, they ship without ~90 lines of "Package 'makechat.web' is
     # absent from the `packages` configuration" at every install.
+    # NOTE: the checkout's root is the source root. Said explicitly, `pip
+    # install -e .` puts that folder on sys.path with a .pth file, quietly,
+    # instead of installing a finder with a warning at every install ("Please
+    # be careful with folders in your working directory ...").
+    package_dir={"": "."},
     packages=find_packages(include=["makechat", "makechat.*"]) + WEB_PACKAGES,
     package_data={"makechat.web": ["*.html"], "makechat.web.assets": ["*.js", "*.css"]},
     install_requires=[

@@ -1,5 +1,6 @@
-"""setup.py and the Makefile's install steps: what gets installed, and quietly."""
+"""setup.py and the Makefile: what gets installed (quietly), and what `make run` runs."""
 
+import os
 import subprocess
 import sys
 import zipfile
@@ -8,10 +9,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def make_dry_run(target, venv):
+def make_dry_run(target, venv, *variables, environ=None):
     """The commands `make TARGET` would run on a machine with no virtualenv yet."""
-    result = subprocess.run(["make", "-n", target, f"VENV={venv}"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(["make", "-n", target, f"VENV={venv}", *variables], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60,
+                            env=dict(os.environ, **(environ or {})))
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -39,3 +41,19 @@ def test_wheel_builds_without_setuptools_warnings_and_ships_the_web_client(tmp_p
     web = {path.relative_to(ROOT).as_posix() for path in (ROOT / "makechat" / "web").rglob("*")
            if path.is_file()}
     assert web and web <= names
+
+
+def test_editable_install_prints_nothing(tmp_path):
+    """What `make run` does on a fresh clone, less the dependencies: quietly.
+    The install runs this virtualenv's pip (as upgraded by make), into a new one."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "venv")],
+                   check=True, timeout=300)
+    result = subprocess.run([sys.executable, "-m", "pip", "--python",
+                             str(tmp_path / "venv" / "bin" / "python"), "install", "-q",
+                             "--no-deps", "-e", str(ROOT)], capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    # pip's own notice that a newer pip exists is not ours to silence.
+    lines = [line for line in (result.stdout + result.stderr).splitlines()
+             if line.strip() and not line.startswith("[notice]")]
+    assert lines == []
