@@ -44,8 +44,10 @@ nginx:
 	  sudo=""; if [ "$$(id -u)" != 0 ]; then sudo=sudo; fi; \
 	  $$sudo apt-get update && $$sudo apt-get install -y nginx-light; fi
 
+# `make run PORT=8181` serves on another port (so does MAKECHAT_PORT=8181 in
+# the environment; a PORT variable of the environment is not taken).
 run: install-run ferretdb
-	$(BIN)/python -m makechat.devdb --var var
+	@$(BIN)/python -m makechat.devdb --var var $(if $(filter command line,$(origin PORT)),--port $(PORT))
 
 test: install ferretdb browser nginx
 	$(BIN)/python -m pytest
