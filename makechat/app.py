@@ -8,8 +8,8 @@ from makechat.auth import LoginLimiter, TrustedProxies
 from makechat.chat import MessageStore
 from makechat.media import JSON_UTF8, json_handlers
 from makechat.middleware import EnsureIndexes, JSONDiscipline, RequestId
-from makechat.resources import (health, members, messages, openapi, rooms, session, tokens,
-                                 users, webclient)
+from makechat.resources import (docs, health, members, messages, openapi, rooms, session,
+                                 tokens, users, webclient)
 from makechat.watcher import RoomWatcher
 
 
@@ -58,4 +58,5 @@ def create_app(config):
         app.add_route(prefix or "/", webclient.PageResource(web / "index.html"))
         app.add_route(f"{prefix}/admin", webclient.PageResource(web / "admin.html"))
         app.add_static_route(f"{prefix}/assets", str(web / "assets"))
+    app.add_sink(docs.DocsSink(docs.docs_root(config)), docs.PREFIX)
     return app

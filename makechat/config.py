@@ -78,6 +78,10 @@ SETTINGS = (
     Setting("web_root", str, "",
             "Folder of the web client served at / by 'makechat serve'; "
             "empty means the copy bundled with the package."),
+    Setting("docs_root", str, "",
+            "Folder of the built HTML documentation served at /docs/ by 'makechat serve'; "
+            "empty means docs/_build/html of the source checkout, once 'make docs' "
+            "has built it."),
 )
 
 _BY_NAME = {setting.name: setting for setting in SETTINGS}
@@ -110,6 +114,7 @@ class Config:
     worker_connections: int = 1000
     log_level: str = "info"
     web_root: str = ""
+    docs_root: str = ""
     source: str = ""
 
     def __post_init__(self):

@@ -233,7 +233,15 @@ def banner(url, server, var):
             "-u admin -p 'choose-a-password' -e admin@example.com -admin\n\n"
             f"Every makechat command (user list, backup, ...) works on this instance "
             f"with {prefix} in front.\n"
+            f"{docs_line(url)}\n"
             "Press Ctrl-C to stop.\n")
+
+
+def docs_line(url):
+    from makechat.resources.docs import CHECKOUT_DOCS
+    if (CHECKOUT_DOCS / "index.html").is_file():
+        return f"The documentation: {url}docs/"
+    return f"The documentation, with the API's curl and httpie examples: make docs, then {url}docs/"
 
 
 def run_local(argv=None):

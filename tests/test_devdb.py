@@ -146,6 +146,7 @@ def test_printed_commands_work_as_printed(tmp_path, launchers):
                              timeout=120)
     assert created.returncode == 0, created.stderr
     assert created.stdout == "created admin admin (admin@example.com)\n"
+    assert f"http://127.0.0.1:{port}/docs/" in output
     assert f"(config: {os.path.relpath(tmp_path / 'var' / 'makechat.conf', ROOT)})" \
         in created.stderr
     password = shlex.split(admin_line)[shlex.split(admin_line).index("-p") + 1]

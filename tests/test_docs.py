@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import webtest
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 sys.path.insert(0, str(DOCS / "_ext"))
@@ -17,18 +18,60 @@ sys.path.insert(0, str(DOCS / "_ext"))
 import makechat_docs  # noqa: E402
 
 from makechat import openapi  # noqa: E402
+from makechat.app import create_app  # noqa: E402
 
 API_PAGE = DOCS / "api.rst"
 #: Response headers a page may show; the replay checks they are sent.
 SHOWN_HEADERS = ("Location", "Link", "Allow", "Retry-After", "Idempotent-Replayed")
 
 
-def test_sphinx_build_passes_without_warnings(tmp_path):
+@pytest.fixture(scope="module")
+def sphinx_build(tmp_path_factory):
+    """The site, built once as `make docs` builds it: (result, output folder)."""
+    html = tmp_path_factory.mktemp("docs") / "html"
     result = subprocess.run(
         [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
-         str(DOCS), str(tmp_path / "html")],
+         str(DOCS), str(html)],
         capture_output=True, text=True, timeout=300)
+    return result, html
+
+
+def test_sphinx_build_passes_without_warnings(sphinx_build):
+    result, _ = sphinx_build
     assert result.returncode == 0, result.stderr[-4000:]
+
+
+@pytest.fixture
+def docs_app(sphinx_build, config):
+    """The app serving the site just built at /docs/."""
+    return webtest.TestApp(create_app(config.replace(docs_root=str(sphinx_build[1]))))
+
+
+def test_docs_root_redirects_to_the_index(docs_app):
+    for path in ("/docs", "/docs/"):
+        response = docs_app.get(path, expect_errors=True)
+        assert response.status_int == 302
+        assert response.headers["Location"].endswith("/docs/index.html")
+
+
+def test_docs_pages_are_served_when_built(docs_app):
+    response = docs_app.get("/docs/api.html")
+    assert response.status_int == 200 and response.content_type == "text/html"
+    # The examples are rendered there as commands, which the .rst only declares.
+    text = re.sub(r"<[^>]+>", "", response.text)
+    assert "$ curl -s" in text and "$ http GET" in text
+
+
+def test_docs_refuse_paths_outside_the_site(docs_app):
+    assert docs_app.get("/docs/../conf.py", expect_errors=True).status_int == 404
+    assert docs_app.get("/docs/%2e%2e/conf.py", expect_errors=True).status_int == 404
+
+
+def test_docs_not_built_say_how_to_build_them(config, tmp_path):
+    app = webtest.TestApp(create_app(config.replace(docs_root=str(tmp_path / "none"))))
+    response = app.get("/docs/", expect_errors=True)
+    assert response.status_int == 404
+    assert "make docs" in response.json["description"]
 
 
 def test_every_operation_has_an_endpoint_section(wsgi_app):
