@@ -2,9 +2,11 @@
 example of the API reference gets, from a real app and database, the status
 and the response shape the page shows."""
 
+import io
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -17,8 +19,11 @@ sys.path.insert(0, str(DOCS / "_ext"))
 
 import makechat_docs  # noqa: E402
 
-from makechat import openapi  # noqa: E402
+from makechat import accounts, cli, openapi  # noqa: E402
 from makechat.app import create_app  # noqa: E402
+from makechat.auth import check_password, issue_token  # noqa: E402
+from makechat.cli import Env  # noqa: E402
+from makechat.models import User  # noqa: E402
 
 API_PAGE = DOCS / "api.rst"
 #: Response headers a page may show; the replay checks they are sent.
@@ -209,11 +214,54 @@ class Replay:
                                     "save": f"{name}_id=_id"}, []))
 
 
+def setup_commands():
+    """The `makechat user create` lines the API page says its examples were made with."""
+    text = API_PAGE.read_text(encoding="utf-8")
+    return [shlex.split(line) for line in re.findall(r"^\s+\$ makechat (user create .*)$",
+                                                      text, re.M)]
+
+
 @pytest.fixture
-def doc_users(make_user):
-    return {name: make_user(name, password=makechat_docs.PASSWORDS[name],
-                            admin=name == "admin")
-            for name in makechat_docs.USERS}
+def doc_users(config):
+    """The page's accounts, made by running its own setup commands, each with a token."""
+    env = Env(stdout=io.StringIO(), stderr=io.StringIO(), stdin=io.StringIO(),
+              environ={"MAKECHAT_MONGO_URI": config.mongo_uri, "MAKECHAT_BCRYPT_ROUNDS": "4"})
+    for command in setup_commands():
+        assert cli.run(command, env) == 0, env.stderr.getvalue()
+    users = {}
+    for name in makechat_docs.USERS:
+        user = accounts.find_user(name)
+        _, user.secret = issue_token(user, "docs")
+        users[name] = user
+    return users
+
+
+def test_api_page_setup_makes_the_users_its_examples_use(doc_users):
+    assert sorted(User.objects.values_list("username")) == sorted(makechat_docs.USERS)
+    for name, user in doc_users.items():
+        assert check_password(makechat_docs.PASSWORDS[name], user.password)
+        assert user.is_superuser is (name == "admin")
+
+
+def _created_times(value, found):
+    """Collect {id: {created, ...}} from every object of a documented response."""
+    if isinstance(value, dict):
+        if isinstance(value.get("_id"), dict) and "created" in value:
+            found.setdefault(value["_id"]["$oid"], set()).add(value["created"])
+        for item in value.values():
+            _created_times(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _created_times(item, found)
+    return found
+
+
+def test_api_page_shows_one_creation_time_per_object():
+    # A replayed or relisted object is the same object: it was created once.
+    found = {}
+    for example in makechat_docs.parse_examples(API_PAGE.read_text(encoding="utf-8")):
+        _created_times(example.json_response, found)
+    assert {oid: times for oid, times in found.items() if len(times) > 1} == {}
 
 
 def test_api_examples_replay(app, doc_users):
