@@ -21,7 +21,7 @@ import makechat_docs  # noqa: E402
 
 from makechat import accounts, cli, openapi  # noqa: E402
 from makechat.app import create_app  # noqa: E402
-from makechat.auth import check_password, issue_token  # noqa: E402
+from makechat.auth import check_password  # noqa: E402
 from makechat.cli import Env  # noqa: E402
 from makechat.models import User  # noqa: E402
 
@@ -222,8 +222,9 @@ def setup_commands():
 
 
 @pytest.fixture
-def doc_users(config):
-    """The page's accounts, made by running its own setup commands, each with a token."""
+def doc_users(config, app):
+    """The page's accounts, made by running its own setup commands, each with
+    the token a log-in gives."""
     env = Env(stdout=io.StringIO(), stderr=io.StringIO(), stdin=io.StringIO(),
               environ={"MAKECHAT_MONGO_URI": config.mongo_uri, "MAKECHAT_BCRYPT_ROUNDS": "4"})
     for command in setup_commands():
@@ -231,7 +232,9 @@ def doc_users(config):
     users = {}
     for name in makechat_docs.USERS:
         user = accounts.find_user(name)
-        _, user.secret = issue_token(user, "docs")
+        login = app.post_json("/api/login", {"username": name,
+                                             "password": makechat_docs.PASSWORDS[name]})
+        user.secret = login.json["token"]
         users[name] = user
     return users
 
