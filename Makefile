@@ -5,15 +5,24 @@ BIN = $(VENV)/bin
 CACHE ?= $(HOME)/.cache/makechat
 export MAKECHAT_CACHE := $(CACHE)
 
-.PHONY: install run test ferretdb browser nginx docs clean
+.PHONY: install install-run run test ferretdb browser nginx docs clean
 
-$(BIN)/.installed: setup.py
+# Serving needs the package alone; the tests and the docs add the test extra
+# (pytest, selenium, sphinx, schemathesis, ...). One stamp file for each, so
+# `make run` on a fresh clone installs no test tool.
+$(BIN)/.installed-run: setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(BIN)/.installed-test: $(BIN)/.installed-run
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@
 
-install: $(BIN)/.installed
+install-run: $(BIN)/.installed-run
+
+install: $(BIN)/.installed-test
 
 # The embedded database: mongod if it is on PATH, else FerretDB built once
 # into $(CACHE) (needs Go).
@@ -35,8 +44,10 @@ nginx:
 	  sudo=""; if [ "$$(id -u)" != 0 ]; then sudo=sudo; fi; \
 	  $$sudo apt-get update && $$sudo apt-get install -y nginx-light; fi
 
-run: install ferretdb
-	$(BIN)/python -m makechat.devdb --var var
+# `make run PORT=8181` serves on another port (so does MAKECHAT_PORT=8181 in
+# the environment; a PORT variable of the environment is not taken).
+run: install-run ferretdb
+	@$(BIN)/python -m makechat.devdb --var var $(if $(filter command line,$(origin PORT)),--port $(PORT))
 
 test: install ferretdb browser nginx
 	$(BIN)/python -m pytest

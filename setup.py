@@ -5,6 +5,8 @@ from pathlib import Path
 version = {}
 exec(Path("makechat/__init__.py").read_text(), version)
 
+WEB_PACKAGES = ["makechat.web", "makechat.web.assets"]
+
 setup(
     name="makechat",
     version=version["__version__"],
@@ -13,9 +15,17 @@ setup(
     long_description_content_type="text/x-rst",
     license="MIT",
     python_requires=">=3.10",
-    packages=find_packages(include=["makechat", "makechat.*"]),
-    include_package_data=True,
-    package_data={"makechat": ["web/*", "web/**/*"]},
+    # NOTE: the web client's folders hold no Python, yet setuptools sees every
+    # folder of a package as a package: named here, with their files as
+    # package data, they ship without ~90 lines of "Package 'makechat.web' is
+    # absent from the `packages` configuration" at every install.
+    # NOTE: the checkout's root is the source root. Said explicitly, `pip
+    # install -e .` puts that folder on sys.path with a .pth file, quietly,
+    # instead of installing a finder with a warning at every install ("Please
+    # be careful with folders in your working directory ...").
+    package_dir={"": "."},
+    packages=find_packages(include=["makechat", "makechat.*"]) + WEB_PACKAGES,
+    package_data={"makechat.web": ["*.html"], "makechat.web.assets": ["*.js", "*.css"]},
     install_requires=[
         "falcon>=4,<5",
         "gunicorn>=22",

@@ -144,3 +144,28 @@ def update_user(admin, user_id, changes, *, rounds):
 def require_admin(user):
     if not user.is_superuser:
         raise Forbidden("Admin required.")
+
+
+def all_users():
+    """Return every account, by username (any case)."""
+    return User.objects.order_by("username_key")
+
+
+def set_active(user, active):
+    """Enable or disable an account; disabling revokes its tokens."""
+    user.is_active = bool(active)
+    user.save()
+    if not active:
+        # SECURITY: a disabled account's tokens are revoked, not just refused.
+        Token.objects(owner=user.id).delete()
+
+
+def set_superuser(user, is_superuser):
+    """Make an account an admin, or a plain user again."""
+    user.is_superuser = bool(is_superuser)
+    user.save()
+
+
+def active_admins():
+    """Return how many enabled admin accounts there are."""
+    return User.objects(is_superuser=True, is_active=True).count()

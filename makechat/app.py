@@ -11,8 +11,8 @@ from makechat.chat.watcher import RoomWatcher, WaitQuota
 from makechat.media import JSON_UTF8, json_handlers
 from makechat.throttle import Throttle
 from makechat.middleware import EnsureIndexes, JSONDiscipline, RequestId
-from makechat.resources import (health, members, messages, openapi, rooms, session, tokens,
-                                 users, webclient)
+from makechat.resources import (docs, health, members, messages, openapi, rooms, session,
+                                 tokens, users, webclient)
 
 
 def create_app(config):
@@ -67,4 +67,5 @@ def create_app(config):
         app.add_route(prefix or "/", webclient.PageResource(web / "index.html"))
         app.add_route(f"{prefix}/admin", webclient.PageResource(web / "admin.html"))
         app.add_static_route(f"{prefix}/assets", str(web / "assets"))
+    app.add_sink(docs.DocsSink(docs.docs_root(config)), docs.PREFIX)
     return app

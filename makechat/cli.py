@@ -13,6 +13,7 @@ import os
 import re
 import sys
 from typing import TextIO
+from urllib.parse import unquote
 
 from makechat import __version__
 
@@ -25,6 +26,8 @@ class Env:
     stderr: TextIO = sys.stderr
     stdin: TextIO = sys.stdin
     environ: dict = dataclasses.field(default_factory=lambda: dict(os.environ))
+    #: The name the command's messages start with ("makechat: ...").
+    prog: str = "makechat"
 
 
 class CommandError(Exception):
@@ -44,18 +47,57 @@ def load(env):
         raise CommandError(f"configuration error: {error}") from None
 
 
-def connect(config):
-    """Connect and fail fast (one clear line) if the database does not answer."""
+def server_address(uri):
+    """The scheme, credentials (password hidden) and hosts of a MongoDB URI,
+    without its database and options (an option may hold a secret too)."""
+    return re.sub(r"^([^:/]+://[^/?]*).*$", r"\1", redact_uri(uri), flags=re.S)
+
+
+def uri_database(uri):
+    """The database a MongoDB URI names, 'makechat' if none (as makechat.db
+    reads it, without importing pymongo: ``serve`` must not, before gevent
+    patches the standard library)."""
+    match = re.match(r"^[^:/]+://[^/?]*/([^?]*)", uri)
+    return unquote(match.group(1)) if match and match.group(1) else "makechat"
+
+
+def database_line(config, environ):
+    """Say which database a command uses and where that setting came from."""
+    from_file = f"config: {config.source}" if config.source else ""
+    if "MAKECHAT_MONGO_URI" in environ:
+        origin = f"from MAKECHAT_MONGO_URI; {from_file or 'no config file found'}"
+    else:
+        origin = from_file or "no config file found; defaults apply"
+    return (f"using database {uri_database(config.mongo_uri)} at "
+            f"{server_address(config.mongo_uri)} ({origin})")
+
+
+def announce_database(config, env):
+    # NOTE: on stderr, so stdout stays what scripts read (an archive's path).
+    print(f"{env.prog}: {database_line(config, env.environ)}", file=env.stderr, flush=True)
+
+
+def database_error_text(error):
+    """The first useful line of a pymongo error: without pymongo's own
+    timeouts and topology dump, which would cut a line mid-parenthesis."""
+    text = str(error).split(", Timeout: ")[0].split(", full error: ")[0]
+    text = re.sub(r"\s*\(configured timeouts: [^)]*\)", "", text).strip()
+    lines = text.splitlines()
+    return lines[0][:300] if lines else type(error).__name__
+
+
+def connect(config, env):
+    """Name the database, connect, and fail fast (one clear line) if it does not answer."""
     import pymongo.errors
 
     from makechat import db
+    announce_database(config, env)
     db.connect(config)
     try:
         db.ensure_indexes()
     except pymongo.errors.PyMongoError as error:
-        first_line = str(error).split(",")[0].split("\n")[0]
-        raise CommandError(f"cannot reach the database at {redact_uri(config.mongo_uri)}: "
-                           f"{first_line}") from None
+        raise CommandError(f"cannot reach the database at {server_address(config.mongo_uri)} "
+                           f"within {config.db_timeout:g} s: {database_error_text(error)}") from None
 
 
 def read_password(value, env):
@@ -68,9 +110,17 @@ def read_password(value, env):
 def cmd_user_create(args, env):
     from makechat import accounts
     config = load(env)
-    connect(config)
+    password = read_password(args.password, env)
     try:
-        user = accounts.create_user(args.username, args.email, read_password(args.password, env),
+        # Bad input is told before anything connects.
+        accounts.check_username(args.username)
+        accounts.check_email(args.email)
+        accounts.check_password_rules(password)
+    except accounts.AccountError as error:
+        raise CommandError(str(error)) from None
+    connect(config, env)
+    try:
+        user = accounts.create_user(args.username, args.email, password,
                                     rounds=config.bcrypt_rounds, is_superuser=args.admin)
     except accounts.AccountError as error:
         raise CommandError(str(error)) from None
@@ -82,17 +132,105 @@ def cmd_user_create(args, env):
 def cmd_user_changepass(args, env):
     from makechat import accounts
     config = load(env)
-    connect(config)
-    user = accounts.find_user(args.username)
-    if user is None:
-        raise CommandError(f"no user named {args.username!r}")
+    password = read_password(args.password, env)
     try:
-        accounts.set_password(user, read_password(args.password, env),
+        accounts.check_password_rules(password)
+    except accounts.AccountError as error:
+        raise CommandError(str(error)) from None
+    connect(config, env)
+    user = find_user_or_fail(args.username)
+    try:
+        accounts.set_password(user, password,
                               rounds=config.bcrypt_rounds)
     except accounts.AccountError as error:
         raise CommandError(str(error)) from None
     print(f"changed the password of {user.username}; their tokens were revoked",
           file=env.stdout)
+    return 0
+
+
+def find_user_or_fail(username):
+    from makechat import accounts
+    user = accounts.find_user(username)
+    if user is None:
+        raise CommandError(f"no user named {username!r}")
+    return user
+
+
+def cmd_user_list(args, env):
+    from makechat import accounts
+    connect(load(env), env)
+    # SECURITY: the profile fields only; never the password hash.
+    rows = [(user.username, user.email, "admin" if user.is_superuser else "user",
+             "active" if user.is_active else "disabled",
+             user.created.strftime("%Y-%m-%d %H:%M UTC") if user.created else "-")
+            for user in accounts.all_users()]
+    if not rows:
+        print("no users yet; create one with: makechat user create -u NAME -p PASSWORD "
+              "-e EMAIL --admin", file=env.stderr)
+        return 0
+    rows.insert(0, ("USERNAME", "EMAIL", "ROLE", "STATUS", "CREATED"))
+    widths = [max(len(row[column]) for row in rows) for column in range(4)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths)] + [row[4]]
+        print("  ".join(cells), file=env.stdout)
+    return 0
+
+
+def warn_if_no_admin(env):
+    from makechat import accounts
+    if accounts.active_admins() == 0:
+        print(f"{env.prog}: note: no enabled admin is left; make one with "
+              "makechat user promote -u NAME", file=env.stderr)
+
+
+def cmd_user_disable(args, env):
+    from makechat import accounts
+    connect(load(env), env)
+    user = find_user_or_fail(args.username)
+    if not user.is_active:
+        print(f"{user.username} was already disabled", file=env.stdout)
+        return 0
+    accounts.set_active(user, False)
+    print(f"disabled {user.username}; their tokens were revoked", file=env.stdout)
+    warn_if_no_admin(env)
+    return 0
+
+
+def cmd_user_enable(args, env):
+    from makechat import accounts
+    connect(load(env), env)
+    user = find_user_or_fail(args.username)
+    if user.is_active:
+        print(f"{user.username} was already enabled", file=env.stdout)
+        return 0
+    accounts.set_active(user, True)
+    print(f"enabled {user.username}", file=env.stdout)
+    return 0
+
+
+def cmd_user_promote(args, env):
+    from makechat import accounts
+    connect(load(env), env)
+    user = find_user_or_fail(args.username)
+    if user.is_superuser:
+        print(f"{user.username} was already an admin", file=env.stdout)
+        return 0
+    accounts.set_superuser(user, True)
+    print(f"{user.username} is now an admin", file=env.stdout)
+    return 0
+
+
+def cmd_user_demote(args, env):
+    from makechat import accounts
+    connect(load(env), env)
+    user = find_user_or_fail(args.username)
+    if not user.is_superuser:
+        print(f"{user.username} was not an admin", file=env.stdout)
+        return 0
+    accounts.set_superuser(user, False)
+    print(f"{user.username} is no longer an admin", file=env.stdout)
+    warn_if_no_admin(env)
     return 0
 
 
@@ -102,6 +240,7 @@ def cmd_serve(args, env):
     overrides = {name: getattr(args, name) for name in
                  ("host", "port", "workers", "worker_class", "log_level")
                  if getattr(args, name) is not None}
+    announce_database(config, env)
     return serve(config.replace(**overrides))
 
 
@@ -130,7 +269,7 @@ def cmd_backup(args, env):
     if args.keep is not None and args.keep < 1:
         raise CommandError("--keep must be at least 1")
     config = load(env)
-    connect(config)
+    connect(config, env)
     directory = args.output or config.backup_dir
     progress = progress_printer(env.stderr)
     try:
@@ -162,7 +301,7 @@ def cmd_restore(args, env):
         archive = backup.read_archive(args.archive)
     except backup.BackupError as error:
         raise CommandError(str(error)) from None
-    connect(config)
+    connect(config, env)
     progress = progress_printer(env.stderr)
     try:
         restored = backup.restore_backup(mongoengine.get_db(), archive, drop=args.drop,
@@ -196,8 +335,12 @@ def build_parser():
 
     user = commands.add_parser("user", help="manage user accounts",
                                description="Manage user accounts.",
-                               epilog="example: makechat user create -u alice -p 's3cret-pass' "
-                                      "-e alice@example.com")
+                               formatter_class=argparse.RawDescriptionHelpFormatter,
+                               epilog="examples:\n"
+                                      "  makechat user create -u alice -p 's3cret-pass' "
+                                      "-e alice@example.com\n"
+                                      "  makechat user list\n"
+                                      "  makechat user disable -u alice")
     user_commands = user.add_subparsers(dest="action")
     user_commands.required = True
 
@@ -211,7 +354,9 @@ def build_parser():
                         help="specify password")
     create.add_argument("-e", dest="email", metavar="EMAIL", required=True,
                         help="specify email address")
-    create.add_argument("-admin", dest="admin", action="store_true", help="is superuser?")
+    # NOTE: -admin is the manual's spelling; --admin is what people type.
+    create.add_argument("-admin", "--admin", dest="admin", action="store_true",
+                        help="is superuser?")
     create.set_defaults(func=cmd_user_create)
 
     changepass = user_commands.add_parser(
@@ -222,6 +367,22 @@ def build_parser():
     changepass.add_argument("-p", dest="password", metavar="NEW_PASSWORD", required=True,
                             help="specify new password")
     changepass.set_defaults(func=cmd_user_changepass)
+
+    listing = user_commands.add_parser(
+        "list", help="list every account (never a password hash)",
+        epilog="example: makechat user list")
+    listing.set_defaults(func=cmd_user_list)
+
+    for name, func, summary, example in (
+            ("disable", cmd_user_disable, "disable an account and revoke its tokens", "alice"),
+            ("enable", cmd_user_enable, "enable a disabled account", "alice"),
+            ("promote", cmd_user_promote, "make an account an admin", "alice"),
+            ("demote", cmd_user_demote, "make an admin a plain user again", "alice")):
+        action = user_commands.add_parser(name, help=summary,
+                                          epilog=f"example: makechat user {name} -u {example}")
+        action.add_argument("-u", dest="username", metavar="USERNAME", required=True,
+                            help="specify username")
+        action.set_defaults(func=func)
 
     serve = commands.add_parser("serve", help="run the API server (gunicorn) in the foreground",
                                 epilog="example: makechat serve --host 0.0.0.0 --port 8080")
@@ -283,7 +444,7 @@ def backup_main(argv=None):
                                      epilog="example: backup -o /backups --keep 7")
     add_backup_arguments(parser)
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    env = Env()
+    env = Env(prog="backup")
     try:
         sys.exit(cmd_backup(args, env))
     except CommandError as error:

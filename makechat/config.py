@@ -161,6 +161,11 @@ class Config:
         "",
         "Folder of the web client served at / by 'makechat serve'; empty means the "
         "copy bundled with the package.")
+    docs_root: str = setting(
+        "",
+        "Folder of the built HTML documentation served at /docs/ by 'makechat serve'; "
+        "empty means docs/_build/html of the source checkout, once 'make docs' has "
+        "built it.")
     #: Where the settings came from (the file read), for messages; not a setting.
     source: str = ""
 

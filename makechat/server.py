@@ -1,6 +1,7 @@
 """``makechat serve``: the app under gunicorn, in the foreground."""
 
 import logging
+import signal
 
 from gunicorn.app.base import BaseApplication
 
@@ -64,6 +65,22 @@ def raise_open_files_limit(needed):
     return soft
 
 
+#: The gunicorn worker class for each ``worker_class`` setting.
+WORKER_CLASSES = {"gevent": "makechat.workers.GeventWorker", "gthread": "gthread",
+                  "sync": "sync"}
+
+
+def leave_interrupts_to_the_arbiter(worker):
+    """post_worker_init: a worker ignores SIGINT; the arbiter relays it.
+
+    Ctrl-C in a terminal sends SIGINT to the whole process group, arbiter and
+    workers alike, and the arbiter then sends each worker SIGQUIT too. Two
+    quit signals made a worker start exiting twice, the second time inside
+    the first exit's atexit callbacks ("Exception ignored in atexit callback
+    ... SystemExit: 0"). Each worker now gets one, the arbiter's."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class MakechatServer(BaseApplication):
     """A gunicorn application whose workers each build the app from the config."""
 
@@ -77,7 +94,7 @@ class MakechatServer(BaseApplication):
             "bind": f"[{config.host}]:{config.port}" if ":" in config.host
             else f"{config.host}:{config.port}",
             "workers": config.workers,
-            "worker_class": config.worker_class,
+            "worker_class": WORKER_CLASSES.get(config.worker_class, config.worker_class),
             "worker_connections": config.worker_connections,
             "threads": config.worker_connections if config.worker_class == "gthread" else 1,
             # NOTE: a waiting GET /api/messages lasts up to max_wait; the
@@ -90,6 +107,7 @@ class MakechatServer(BaseApplication):
             "errorlog": "-",
             "loglevel": config.log_level,
             "proc_name": "makechat",
+            "post_worker_init": leave_interrupts_to_the_arbiter,
         }
         # NOTE: gunicorn >= 25.1 opens a control socket in $HOME by default;
         # makechat does not use it, and two servers on one host would share

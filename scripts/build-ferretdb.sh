@@ -15,9 +15,16 @@ VERSION=v1.24.2
 CACHE="${MAKECHAT_CACHE:-$HOME/.cache/makechat}"
 OUT="$CACHE/bin/ferretdb-$VERSION"
 
-if [ -x "$OUT" ] && "$OUT" --version 2>/dev/null | grep -q "version: $VERSION"; then
-    echo "$OUT"
-    exit 0
+# NOTE: the version is read whole before it is matched. Piped into `grep -q`,
+# grep exits at the first match while FerretDB still writes, FerretDB dies
+# of SIGPIPE, and under pipefail a good binary looked broken (status 141, a
+# few times in a hundred) and was rebuilt.
+if [ -x "$OUT" ]; then
+    installed=$("$OUT" --version 2>/dev/null || true)
+    if [[ $installed == *"version: $VERSION"* ]]; then
+        echo "$OUT"
+        exit 0
+    fi
 fi
 
 command -v go >/dev/null || { echo "build-ferretdb: Go is required to build FerretDB" >&2; exit 1; }

@@ -39,12 +39,15 @@ def http(method, url, body=None, token=None, timeout=40, headers=None):
 class LiveServer:
     """`makechat serve` in a subprocess on a free port."""
 
-    def __init__(self, environ, *args):
+    def __init__(self, environ, *args, new_session=False):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.environ = dict(os.environ, **environ)
         self.args = args
         self.process = None
+        # In a session of its own, the server and its workers are one process
+        # group, which stop(group=True) signals as a terminal's Ctrl-C does.
+        self.new_session = new_session
 
     def start(self, timeout=30):
         # NOTE: output goes to a file, not a pipe: a pipe nobody reads fills
@@ -53,7 +56,7 @@ class LiveServer:
         self.process = subprocess.Popen(
             [str(BIN / "makechat"), "serve", "--host", "127.0.0.1", "--port", str(self.port),
              *self.args], env=self.environ, stdout=self.log, stderr=subprocess.STDOUT,
-            text=True)
+            text=True, start_new_session=self.new_session)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -66,11 +69,15 @@ class LiveServer:
                 time.sleep(0.1)
         raise RuntimeError("makechat serve did not start")
 
-    def stop(self, sig=signal.SIGTERM, timeout=30):
-        """Stop with a signal; return (exit status, output)."""
+    def stop(self, sig=signal.SIGTERM, timeout=30, group=False):
+        """Stop with a signal (to the whole process group if group); return
+        (exit status, output)."""
         if self.process is None:
             return None, ""
-        self.process.send_signal(sig)
+        if group:
+            os.killpg(self.process.pid, sig)
+        else:
+            self.process.send_signal(sig)
         try:
             self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:

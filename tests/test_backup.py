@@ -92,8 +92,10 @@ def test_restore_without_drop_conflict_on_unique_index_fails_one_line(populated,
     populated.users.delete_one({"_id": admin["_id"]})
     populated.users.insert_one(dict(admin, _id=ObjectId()))  # same username, new id
     assert run(["restore", str(path)], env) == 1
-    error = env.stderr.getvalue()
-    assert error.count("\n") == 1 and "users" in error and "--drop" in error
+    # The line naming the database, then the one error line.
+    lines = env.stderr.getvalue().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("makechat: using database ")
+    assert "users" in lines[1] and "--drop" in lines[1]
 
 
 def test_archive_layout_matches_mongodump(populated, tmp_path):
@@ -332,7 +334,8 @@ def test_restore_broken_archive_fails_and_leaves_database_untouched(
     status = run(["restore", str(broken), "--drop"], env)
     assert status == 1
     error = env.stderr.getvalue()
-    assert error.startswith("makechat: error: ") and error.count("\n") == 1
+    errors = [line for line in error.splitlines() if not line.startswith("makechat: using ")]
+    assert len(errors) == 1 and errors[0].startswith("makechat: error: ")
     assert "Traceback" not in error
     assert state(populated) == before
     assert (before[0] == []) == (database == "empty")
@@ -480,7 +483,9 @@ def test_backup_command_prints_archive_path(populated, tmp_path, env):
     printed = env.stdout.getvalue().strip()
     assert os.path.dirname(printed) == str(tmp_path)
     assert backup.ARCHIVE_NAME.match(os.path.basename(printed))
-    assert env.stderr.getvalue() == ""  # no progress when stderr is not a terminal
+    # Only the database it read; no progress when stderr is not a terminal.
+    assert env.stderr.getvalue().startswith("makechat: using database makechat_test at ")
+    assert env.stderr.getvalue().count("\n") == 1
 
 
 def test_backup_command_uses_config_backup_dir(populated, tmp_path, env):
@@ -517,7 +522,8 @@ def test_backup_command_unwritable_directory_fails_one_line(populated, tmp_path,
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     assert run(["backup", "-o", str(blocker / "sub")], env) == 1
-    assert env.stderr.getvalue().count("\n") == 1
+    lines = env.stderr.getvalue().splitlines()
+    assert len(lines) == 2 and lines[1].startswith("makechat: error: ")
 
 
 def test_restore_command_round_trip(populated, tmp_path, env):

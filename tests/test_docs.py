@@ -2,33 +2,81 @@
 example of the API reference gets, from a real app and database, the status
 and the response shape the page shows."""
 
+import io
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import webtest
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 sys.path.insert(0, str(DOCS / "_ext"))
 
 import makechat_docs  # noqa: E402
 
-from makechat import openapi  # noqa: E402
+from makechat import accounts, cli, openapi  # noqa: E402
+from makechat.app import create_app  # noqa: E402
+from makechat.auth import check_password  # noqa: E402
+from makechat.cli import Env  # noqa: E402
+from makechat.models import User  # noqa: E402
 
 API_PAGE = DOCS / "api.rst"
 #: Response headers a page may show; the replay checks they are sent.
 SHOWN_HEADERS = ("Location", "Link", "Allow", "Retry-After", "Idempotent-Replayed")
 
 
-def test_sphinx_build_passes_without_warnings(tmp_path):
+@pytest.fixture(scope="module")
+def sphinx_build(tmp_path_factory):
+    """The site, built once as `make docs` builds it: (result, output folder)."""
+    html = tmp_path_factory.mktemp("docs") / "html"
     result = subprocess.run(
         [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
-         str(DOCS), str(tmp_path / "html")],
+         str(DOCS), str(html)],
         capture_output=True, text=True, timeout=300)
+    return result, html
+
+
+def test_sphinx_build_passes_without_warnings(sphinx_build):
+    result, _ = sphinx_build
     assert result.returncode == 0, result.stderr[-4000:]
+
+
+@pytest.fixture
+def docs_app(sphinx_build, config):
+    """The app serving the site just built at /docs/."""
+    return webtest.TestApp(create_app(config.replace(docs_root=str(sphinx_build[1]))))
+
+
+def test_docs_root_redirects_to_the_index(docs_app):
+    for path in ("/docs", "/docs/"):
+        response = docs_app.get(path, expect_errors=True)
+        assert response.status_int == 302
+        assert response.headers["Location"].endswith("/docs/index.html")
+
+
+def test_docs_pages_are_served_when_built(docs_app):
+    response = docs_app.get("/docs/api.html")
+    assert response.status_int == 200 and response.content_type == "text/html"
+    # The examples are rendered there as commands, which the .rst only declares.
+    text = re.sub(r"<[^>]+>", "", response.text)
+    assert "$ curl -s" in text and "$ http GET" in text
+
+
+def test_docs_refuse_paths_outside_the_site(docs_app):
+    assert docs_app.get("/docs/../conf.py", expect_errors=True).status_int == 404
+    assert docs_app.get("/docs/%2e%2e/conf.py", expect_errors=True).status_int == 404
+
+
+def test_docs_not_built_say_how_to_build_them(config, tmp_path):
+    app = webtest.TestApp(create_app(config.replace(docs_root=str(tmp_path / "none"))))
+    response = app.get("/docs/", expect_errors=True)
+    assert response.status_int == 404
+    assert "make docs" in response.json["description"]
 
 
 def test_every_operation_has_an_endpoint_section(wsgi_app):
@@ -166,11 +214,57 @@ class Replay:
                                     "save": f"{name}_id=_id"}, []))
 
 
+def setup_commands():
+    """The `makechat user create` lines the API page says its examples were made with."""
+    text = API_PAGE.read_text(encoding="utf-8")
+    return [shlex.split(line) for line in re.findall(r"^\s+\$ makechat (user create .*)$",
+                                                      text, re.M)]
+
+
 @pytest.fixture
-def doc_users(make_user):
-    return {name: make_user(name, password=makechat_docs.PASSWORDS[name],
-                            admin=name == "admin")
-            for name in makechat_docs.USERS}
+def doc_users(config, app):
+    """The page's accounts, made by running its own setup commands, each with
+    the token a log-in gives."""
+    env = Env(stdout=io.StringIO(), stderr=io.StringIO(), stdin=io.StringIO(),
+              environ={"MAKECHAT_MONGO_URI": config.mongo_uri, "MAKECHAT_BCRYPT_ROUNDS": "4"})
+    for command in setup_commands():
+        assert cli.run(command, env) == 0, env.stderr.getvalue()
+    users = {}
+    for name in makechat_docs.USERS:
+        user = accounts.find_user(name)
+        login = app.post_json("/api/login", {"username": name,
+                                             "password": makechat_docs.PASSWORDS[name]})
+        user.secret = login.json["token"]
+        users[name] = user
+    return users
+
+
+def test_api_page_setup_makes_the_users_its_examples_use(doc_users):
+    assert sorted(User.objects.values_list("username")) == sorted(makechat_docs.USERS)
+    for name, user in doc_users.items():
+        assert check_password(makechat_docs.PASSWORDS[name], user.password)
+        assert user.is_superuser is (name == "admin")
+
+
+def _created_times(value, found):
+    """Collect {id: {created, ...}} from every object of a documented response."""
+    if isinstance(value, dict):
+        if isinstance(value.get("_id"), dict) and "created" in value:
+            found.setdefault(value["_id"]["$oid"], set()).add(value["created"])
+        for item in value.values():
+            _created_times(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _created_times(item, found)
+    return found
+
+
+def test_api_page_shows_one_creation_time_per_object():
+    # A replayed or relisted object is the same object: it was created once.
+    found = {}
+    for example in makechat_docs.parse_examples(API_PAGE.read_text(encoding="utf-8")):
+        _created_times(example.json_response, found)
+    assert {oid: times for oid, times in found.items() if len(times) > 1} == {}
 
 
 def test_api_examples_replay(app, doc_users):
