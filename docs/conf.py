@@ -21,6 +21,6 @@ pygments_style = "sphinx"
 autodoc_member_order = "bysource"
 # mongoengine's Document.objects is a query: rendering it would hit the database.
 autodoc_default_options = {"members": True, "undoc-members": False,
-                           "exclude-members": "objects, DoesNotExist, MultipleObjectsReturned"}
+                           "exclude-members": "objects, posted, DoesNotExist, MultipleObjectsReturned"}
 # Falcon responders and helper objects keep the signatures Sphinx finds.
 nitpicky = False

@@ -5,7 +5,7 @@ from mongoengine.errors import NotUniqueError, OperationError
 from makechat.auth import hash_password
 from makechat.db import is_duplicate_key
 from makechat.exceptions import Conflict, Forbidden, Invalid, no_such
-from makechat.models import Token, User
+from makechat.models import Token, User, signal_user
 from makechat.names import skeleton
 from makechat.paging import Page, page_by_id
 from makechat.validation import EMAIL, PASSWORD, USERNAME, conforms
@@ -80,6 +80,7 @@ def set_password(user, password, *, rounds, keep_token=None):
     if keep_token is not None:
         tokens = tokens.filter(id__ne=keep_token.id)
     tokens.delete()
+    signal_user(user.id)  # streams on the revoked tokens end
 
 
 def set_email(user, email):
@@ -138,6 +139,7 @@ def update_user(admin, user_id, changes, *, rounds):
     if changes.get("is_active") is False:
         # SECURITY: a disabled account's tokens are revoked, not just refused.
         Token.objects(owner=user.id).delete()
+        signal_user(user.id)
     return user
 
 
@@ -158,6 +160,7 @@ def set_active(user, active):
     if not active:
         # SECURITY: a disabled account's tokens are revoked, not just refused.
         Token.objects(owner=user.id).delete()
+        signal_user(user.id)
 
 
 def set_superuser(user, is_superuser):

@@ -7,12 +7,15 @@ from makechat import db, errors
 from makechat.auth import LoginLimiter, TrustedProxies
 from makechat.chat.messagelog import MessageStore
 from makechat.chat.messaging import Messaging
+from makechat.chat.readstate import ReadState
+from makechat.chat.rooms import Rooms
+from makechat.chat.streams import Streams
 from makechat.chat.watcher import RoomWatcher, WaitQuota
 from makechat.media import JSON_UTF8, json_handlers
 from makechat.throttle import Throttle
 from makechat.middleware import EnsureIndexes, JSONDiscipline, RequestId
-from makechat.resources import (docs, health, members, messages, openapi, rooms, session,
-                                 tokens, users, webclient)
+from makechat.resources import (docs, events, health, members, messages, openapi, rooms,
+                                 session, tokens, users, webclient)
 
 
 def create_app(config):
@@ -25,7 +28,8 @@ def create_app(config):
         JSONDiscipline(max_body=config.max_body, max_depth=config.max_json_depth,
                        body_timeout=config.body_timeout,
                        max_readers=config.max_body_reads_per_address,
-                       client_address=proxies.client_address),
+                       client_address=proxies.client_address,
+                       event_streams=("/api/events",)),
         EnsureIndexes(db.IndexGate()),
     ])
     # NOTE: responses only: JSONDiscipline parses request bodies itself.
@@ -50,11 +54,17 @@ def create_app(config):
     # Messaging tells the watcher about this process's posts.
     store = MessageStore(config.gap_timeout)
     watcher = RoomWatcher(config.poll_interval, advance=store.advance)
-    messaging = Messaging(store, watcher, WaitQuota(config.max_waiting_per_user))
-    app.add_route("/api/rooms", rooms.RoomsResource())
-    app.add_route("/api/rooms/{room_id}", rooms.RoomResource())
-    app.add_route("/api/members", members.MembersResource())
-    app.add_route("/api/members/{member_id}", members.MemberResource())
+    quota = WaitQuota(config.max_waiting_per_user)
+    messaging = Messaging(store, watcher, quota)
+    read_state = ReadState(store)
+    room_service = Rooms(store, read_state, on_change=watcher.notify)
+    app.add_route("/api/rooms", rooms.RoomsResource(room_service))
+    app.add_route("/api/rooms/{room_id}", rooms.RoomResource(room_service))
+    app.add_route("/api/rooms/{room_id}/events", events.RoomEventsResource(config, messaging))
+    app.add_route("/api/rooms/{room_id}/read", events.ReadResource(read_state))
+    app.add_route("/api/events", events.EventsResource(config, Streams(store, watcher), quota))
+    app.add_route("/api/members", members.MembersResource(room_service))
+    app.add_route("/api/members/{member_id}", members.MemberResource(room_service))
     app.add_route("/api/messages", messages.MessagesResource(config, messaging))
     app.add_route("/api/messages/{message_id}", messages.MessageResource(config, messaging))
     app.add_route("/api/openapi.json", openapi.OpenAPIResource(app))

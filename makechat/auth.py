@@ -11,7 +11,7 @@ import bcrypt
 from mongoengine.errors import NotUniqueError
 
 from makechat.exceptions import Conflict, no_such
-from makechat.models import KnownAddress, Token, User, utcnow
+from makechat.models import KnownAddress, Token, User, signal_user, utcnow
 from makechat.paging import Page, page_by_id
 from makechat.throttle import Rule
 
@@ -139,6 +139,7 @@ def revoke_token(user, token_id):
     """Revoke one of the user's tokens; another user's token is no such token."""
     if token_id is None or not Token.objects(id=token_id, owner=user.id).delete():
         raise no_such("token")
+    signal_user(user.id)  # a stream running on it ends
 
 
 def _revoke_stalest_login(user_id):

@@ -128,6 +128,10 @@ class Config:
         20,
         "Waiting requests (?wait=) one user may hold open in one worker process; "
         "more get 429 with Retry-After.")
+    stream_heartbeat: float = setting(
+        15.0,
+        "Seconds between the keepalive comments of an idle event stream (GET "
+        "/api/events as Server-Sent Events), so proxies keep it open.")
     gap_timeout: float = setting(
         5.0,
         "Seconds a message sequence number may stay allocated but unwritten (a "

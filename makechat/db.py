@@ -68,6 +68,7 @@ def migrate(database):
     _rekey(database.users, "username", "username_skeleton", skeleton)
 
 
+
 def _number_token_slots(tokens):
     owners = {}
     for token in tokens.find({"slot": {"$exists": False}}, {"owner": 1}).sort("_id", 1):

@@ -218,8 +218,10 @@ class JSONDiscipline:
     None when there was no body) is left on ``req.context.body``."""
 
     def __init__(self, max_body, max_depth=32, body_timeout=15.0, max_readers=50,
-                 client_address=None):
+                 client_address=None, event_streams=()):
         self.max_body = max_body
+        # Paths that may answer text/event-stream instead of JSON.
+        self.event_streams = frozenset(event_streams)
         self.max_depth = max_depth
         self.body_timeout = body_timeout
         self.deadlines = BodyDeadlines()
@@ -231,7 +233,8 @@ class JSONDiscipline:
         if not req.path.startswith("/api"):
             return
         resp.cache_control = ["no-store"]
-        if not req.client_accepts_json:
+        if not req.client_accepts_json and not (
+                req.path in self.event_streams and req.client_accepts("text/event-stream")):
             raise falcon.HTTPNotAcceptable(
                 title="Media type not acceptable",
                 description="This API only supports responses encoded as JSON.")

@@ -8,8 +8,8 @@ only with options both MongoDB and FerretDB v1 support (plain and unique).
 from datetime import datetime, timezone
 
 from mongoengine import (
-    BooleanField, DateTimeField, Document, IntField, ObjectIdField,
-    StringField,
+    BooleanField, DateTimeField, DictField, Document, IntField, ObjectIdField,
+    StringField, queryset_manager,
 )
 
 
@@ -34,6 +34,9 @@ class User(Document):
     is_superuser = BooleanField(default=False)
     is_active = BooleanField(default=True)
     created = DateTimeField(default=utcnow)
+    # Changes whenever something a user's event streams must notice happens
+    # (a membership, a read marker, a revoked token): see signal_user.
+    stream_token = StringField()
 
     meta = {"collection": "users", "auto_create_index": False}
 
@@ -101,6 +104,18 @@ class KnownAddress(Document):
             "indexes": [{"fields": ("user", "address"), "unique": True}]}
 
 
+class ReadMarker(Document):
+    """How far a user has read a room: every seq up to ``seq`` is read."""
+
+    user = ObjectIdField(required=True)
+    room = ObjectIdField(required=True)
+    seq = IntField(required=True, default=0)
+    at = DateTimeField(default=utcnow)
+
+    meta = {"collection": "read_markers", "auto_create_index": False,
+            "indexes": [{"fields": ("user", "room"), "unique": True}, "room"]}
+
+
 class Room(Document):
     """A chat room. ``name_key`` is the name's look-alike key
     (makechat.names.skeleton): "\u0440ublic" and "Public" collide with
@@ -117,6 +132,7 @@ class Room(Document):
     last_seq = IntField(default=0)
     committed_seq = IntField(default=0)
     seq_at = DateTimeField()
+    version = IntField(default=0)  # counts room.updated events
 
     meta = {"collection": "rooms", "auto_create_index": False,
             "indexes": ["is_visible"]}
@@ -143,14 +159,23 @@ class Room(Document):
         return shown
 
 
+#: Member.joined_seq of a membership whose member.joined event is not written yet.
+PENDING = -1
+
+
 class Member(Document):
-    """A user's membership of a room, with a role: 'owner' or 'member'."""
+    """A user's membership of a room, with a role: 'owner' or 'member'.
+    ``joined_seq`` is the seq of its member.joined event: PENDING until that
+    event is in the room's log, None for memberships older than membership
+    events (0.3). ``version`` counts its role changes."""
 
     room = ObjectIdField(required=True)
     user = ObjectIdField(required=True)
     username = StringField(required=True)
     role = StringField(required=True, choices=("owner", "member"), default="member")
     joined = DateTimeField(default=utcnow)
+    joined_seq = IntField()
+    version = IntField(default=0)
 
     meta = {"collection": "members", "auto_create_index": False,
             "indexes": [{"fields": ("room", "user"), "unique": True},
@@ -162,22 +187,43 @@ class Member(Document):
 
 
 class Message(Document):
-    """A message, ordered in its room by ``seq``. A deleted message stays as
-    a tombstone (``deleted``, no text) so the sequence never has holes."""
+    """An entry of a room's log, ordered by ``seq``: a message (``type``
+    "message", or none before 0.3) or another event of the room (an edit, a
+    deletion, a membership or room change: ``actor`` and ``data``; see
+    makechat.chat.events). A deleted message stays as a tombstone
+    (``deleted``, no text) so the sequence never has holes.
+    ``Message.posted`` is the messages alone."""
 
     room = ObjectIdField(required=True)
     seq = IntField(required=True)
+    kind = StringField(db_field="type")  # the stored key is "type"
     author = ObjectIdField()
     author_username = StringField(default="")
     text = StringField(default="")
     created = DateTimeField(default=utcnow)
     edited = DateTimeField()
     deleted = BooleanField(default=False)
+    edit_seq = IntField()  # the seq of the last edit applied
+    actor = ObjectIdField()
+    actor_username = StringField()
+    data = DictField()
     # "<author id>:<Idempotency-Key>" or a value unique to this document.
     dedupe = StringField(required=True, unique=True)
 
-    meta = {"collection": "messages", "auto_create_index": False,
+    meta = {"collection": "messages", "auto_create_index": False, "strict": False,
             "indexes": [{"fields": ("room", "seq"), "unique": True}]}
+
+    @queryset_manager
+    def posted(doc_cls, queryset):  # noqa: N805 - mongoengine's signature
+        return queryset.filter(kind__in=["message", None])
+
+
+def signal_user(user_id):
+    """Tell the user's event streams, in every process, to look again (their
+    rooms, read markers or token changed): a new random stream_token, which
+    the watchers' poll notices."""
+    import secrets
+    User.objects(id=user_id).update_one(set__stream_token=secrets.token_hex(8))
 
 
 def message_to_public(message):
@@ -195,4 +241,4 @@ def message_to_public(message):
     }
 
 
-ALL_DOCUMENTS = (User, Token, Attempt, KnownAddress, Room, Member, Message)
+ALL_DOCUMENTS = (User, Token, Attempt, KnownAddress, Room, Member, Message, ReadMarker)

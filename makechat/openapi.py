@@ -62,7 +62,8 @@ SCHEMAS = {
                      "created": TIME,
                      "created_by": {"oneOf": [_ref("ObjectId"), {"type": "null"}]},
                      "role": {"enum": ["owner", "member", None]},
-                     "last_seq": {"type": "integer"}},
+                     "last_seq": {"type": "integer"},
+                     "read_seq": {"type": "integer"}, "unread": {"type": "integer"}},
                     # A closed room's members, creator and last_seq are for its members.
                     required=["_id", "name", "topic", "is_open", "is_visible", "created",
                               "role"]),
@@ -74,6 +75,24 @@ SCHEMAS = {
                         "author": {"oneOf": [_ref("ObjectId"), {"type": "null"}]},
                         "author_username": {"type": "string"}, "text": {"type": "string"},
                         "created": TIME, "edited": {"oneOf": [TIME, {"type": "null"}]}}),
+    "Event": {"type": "object", "required": ["type", "data"], "properties": {
+        "seq": {"oneOf": [{"type": "integer"}, {"type": "null"}],
+                "description": "The event's place in its room's sequence (null for events of "
+                               "the stream itself: read, stream.*)."},
+        "room": _ref("ObjectId"),
+        "type": {"type": "string", "description": "message, message.edited, "
+                 "message.deleted, member.joined, member.left, member.role, room.updated; "
+                 "on /api/events also read, stream.ready, stream.removed, stream.reset, "
+                 "stream.end"},
+        "at": TIME,
+        "actor": {"type": "object"},
+        "data": {"type": "object"}}},
+    "EventPage": _object({"events": {"type": "array", "items": _ref("Event")},
+                          "cursor": {"type": "string"}}),
+    "RoomEventPage": _object({"events": {"type": "array", "items": _ref("Event")},
+                              "cursor": {"type": "integer"}}),
+    "ReadState": _object({"room": _ref("ObjectId"), "read_seq": {"type": "integer"},
+                          "unread": {"type": "integer"}}),
     "Registration": _object({"registration": {"enum": ["open", "closed"]}}),
     "Health": _object({"status": {"enum": ["ok", "error"]},
                        "database": {"enum": ["ok", "unavailable"]},

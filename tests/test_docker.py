@@ -386,3 +386,35 @@ def test_maintenance_keeps_old_state_when_nginx_rejects(web, tmp_path):
                             text=True, timeout=30)
     assert result.returncode == 1 and "nothing changed" in result.stderr
     assert web.state.read_text() == before
+
+
+@needs_nginx
+def test_web_passes_the_event_stream_unbuffered(web, make_user):
+    """An event posted after the stream opened reaches the client through
+    nginx while the stream stays open (a buffered proxy would hold it)."""
+    import http.client as httpclient
+    from tests.live import http
+    admin = make_user(admin=True)
+    _, _, room = http("POST", web.backend.url + "/api/rooms", {"name": "via nginx"},
+                      token=admin.secret)
+    connection = httpclient.HTTPConnection("127.0.0.1", web.port, timeout=10)
+    connection.request("GET", "/api/events", headers={"Accept": "text/event-stream",
+                                                       "X-Auth-Token": admin.secret})
+    response = connection.getresponse()
+    try:
+        assert response.status == 200
+        assert response.getheader("Content-Type").startswith("text/event-stream")
+        lines = b""
+        while b"stream.ready" not in lines:
+            line = response.readline()
+            assert line, "the stream ended"
+            lines += line
+        http("POST", web.backend.url + "/api/messages",
+             {"room": room["_id"]["$oid"], "text": "through nginx"}, token=admin.secret)
+        lines = b""
+        while b"through nginx" not in lines:
+            line = response.readline()
+            assert line, "the stream ended"
+            lines += line
+    finally:
+        connection.close()

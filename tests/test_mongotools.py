@@ -88,12 +88,16 @@ def chat(api, make_user):
                                  ).json["_id"]["$oid"] for n in range(1, 121)]
     assert api.as_user(zoe).patch(f"/api/messages/{ids[0]}", {"text": "edited"}).status_int == 200
     assert api.as_user(zoe).delete(f"/api/messages/{ids[1]}").status_int == 204
+    marked = api.as_user(zoe).put(f"/api/rooms/{room_id}/read", {"seq": 10})
+    assert marked.status_int == 200  # a read marker (read_markers)
     assert api.post("/api/login", {"username": "zoe", "password": "wrong"}).status_int == 401
     # ... and one that works, so the address is remembered (login_addresses)
     assert api.post("/api/login", {"username": "zoe",
                                    "password": zoe.plain_password}).status_int == 200
     shown = api.as_user(zoe).get("/api/messages", params={"room": room_id, "limit": 200}).json
-    return {"admin": admin, "zoe": zoe, "room": room_id, "shown": shown}
+    events = api.as_user(zoe).get(f"/api/rooms/{room_id}/events",
+                                  params={"after": 0, "limit": 200}).json
+    return {"admin": admin, "zoe": zoe, "room": room_id, "shown": shown, "events": events}
 
 
 def makechats(database):
@@ -132,8 +136,11 @@ def test_restore_of_mongodump_returns_every_document_and_serves_them(
     assert zoe.get("/api/messages", params={"room": chat["room"], "limit": 200}).json \
         == chat["shown"]
     assert api.post("/api/login", {"username": "zoe", "password": PASSWORD}).status_int == 200
+    assert zoe.get(f"/api/rooms/{chat['room']}/events",
+                   params={"after": 0, "limit": 200}).json == chat["events"]
     posted = zoe.post("/api/messages", {"room": chat["room"], "text": "after the move"})
-    assert posted.status_int == 201 and posted.json["seq"] == 121
+    # The log goes on where it stopped: 2 joins, 120 messages, an edit, a deletion.
+    assert posted.status_int == 201 and posted.json["seq"] == chat["events"]["cursor"] + 1 == 125
 
 
 def test_restore_of_mongodump_skips_other_applications_collections(

@@ -70,11 +70,11 @@ def test_post_elsewhere_wakes_waiters_through_the_database(config, make_user):
 def test_local_post_wakes_waiters_without_a_poll(config, make_user):
     """Messaging tells the watcher of its own posts: no poll is needed."""
     from makechat.chat.messaging import Messaging
-    from makechat.chat.rooms import add_membership
     from makechat.chat.watcher import WaitQuota
+    from makechat.models import Member
     (room,) = make_rooms(1)
     author = make_user()
-    add_membership(room, author)
+    Member(room=room.id, user=author.id, username=author.username).save()
     store = MessageStore(gap_timeout=5)
     watcher = RoomWatcher(poll_interval=60, advance=store.advance)  # polling: too slow
     messaging = Messaging(store, watcher, WaitQuota(20))

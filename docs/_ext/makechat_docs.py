@@ -33,6 +33,7 @@ The example format (options, then the response body as the content)::
 """
 
 import dataclasses
+import base64
 import hashlib
 import json
 import re
@@ -67,6 +68,10 @@ def sample_id(name):
 def sample_value(name):
     if name.endswith(("_login", "_secret")):
         return hashlib.sha1(name.encode()).hexdigest()[:32]
+    if name.endswith("_cursor"):
+        # An event-stream cursor: "1." and base64url bytes.
+        digest = hashlib.sha1(name.encode()).digest() * 2
+        return "1." + base64.urlsafe_b64encode(digest[:26]).decode().rstrip("=")
     return sample_id(name)
 
 

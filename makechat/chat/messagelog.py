@@ -1,4 +1,7 @@
-"""The message log of each room: gapless, ordered, without transactions.
+"""The log of each room: gapless, ordered, without transactions.
+
+NOTE: longer than most modules: allocation, commit, the walk and the reads
+share invariants that are easiest to check side by side.
 
 Ordering without loss
 ---------------------
@@ -38,6 +41,7 @@ from pymongo.errors import DuplicateKeyError
 from makechat.exceptions import Busy, Conflict, no_such
 from makechat.chat.singleflight import SingleFlight
 from makechat.ids import parse_id
+from makechat.chat.events import DELETED, EDITED, GAP, IS_MESSAGE, MESSAGE, apply_effect
 from makechat.models import Message, Room, utcnow
 
 log = logging.getLogger(__name__)
@@ -49,6 +53,7 @@ MAX_POST_ATTEMPTS = 20
 WALK_LIMIT = 1000
 #: A seq as a cursor: ASCII digits only, small enough for an int64.
 SEQ_TEXT = re.compile(r"[0-9]{1,15}")
+
 
 
 class IdempotencyConflict(Conflict):
@@ -94,17 +99,26 @@ class MessageStore:
     def post(self, room_id, author, text, idempotency_key=None):
         """Store a message; return Posted(document, replayed, mark)."""
         dedupe = f"{author.id}:{idempotency_key}" if idempotency_key else None
+        fields = {"type": MESSAGE, "author": author.id, "author_username": author.username,
+                  "text": text, "edited": None, "deleted": False, "edit_seq": 0}
+        posted = self.append(room_id, fields, dedupe)
+        if posted.replayed:
+            self._replay(posted.message, room_id, text)
+        return posted
+
+    def append(self, room_id, fields, dedupe=None):
+        """Give ``fields`` the room's next seq and store them; return
+        Posted(document, replayed, mark). With ``dedupe``, at most one
+        document ever holds that key: a second append with it replays the
+        first (an Idempotency-Key retry, or an event appended twice)."""
         if dedupe:
             existing = self.messages.find_one({"dedupe": dedupe})
             if existing is not None:
-                return Posted(self._replay(existing, room_id, text), True, existing["seq"])
+                return Posted(existing, True, existing["seq"])
         for _ in range(MAX_POST_ATTEMPTS):
             seq = self._allocate(room_id)
-            document = {
-                "_id": ObjectId(), "room": room_id, "seq": seq, "author": author.id,
-                "author_username": author.username, "text": text, "created": utcnow(),
-                "edited": None, "deleted": False,
-            }
+            document = {"_id": ObjectId(), "room": room_id, "seq": seq, "created": utcnow(),
+                        **fields}
             document["dedupe"] = dedupe or f"id:{document['_id']}"
             try:
                 self.messages.insert_one(document)
@@ -116,7 +130,7 @@ class MessageStore:
                         # number back as a tombstone and answer with theirs.
                         self._punch(room_id, seq)
                         mark = self._commit(room_id, seq)
-                        return Posted(self._replay(existing, room_id, text), True, mark)
+                        return Posted(existing, True, mark)
                 # Someone else holds this number: a reader punched it while we
                 # were slow, or (FerretDB only) the counter lost an update.
                 log.info("room %s: seq %s is taken; posting under a new one", room_id, seq)
@@ -128,12 +142,14 @@ class MessageStore:
                 # a tombstone now, so followers never wait gap_timeout on it.
                 self._give_back(room_id, seq)
                 raise
+            apply_effect(self.messages, document)
             return Posted(document, False, self._commit(room_id, seq))
         log.warning("room %s: gave up posting after %s lost races", room_id, MAX_POST_ATTEMPTS)
         raise PostFailed()
 
     def _replay(self, existing, room_id, text):
-        if existing["room"] != room_id or existing.get("text") != text:
+        if existing["room"] != room_id or existing.get("type", MESSAGE) != MESSAGE \
+                or existing.get("text") != text:
             raise IdempotencyConflict()
         return existing
 
@@ -182,7 +198,7 @@ class MessageStore:
         """Fill seq with a tombstone; return False if a message got there first."""
         try:
             self.messages.insert_one({
-                "_id": ObjectId(), "room": room_id, "seq": seq, "author": None,
+                "_id": ObjectId(), "room": room_id, "seq": seq, "type": GAP, "author": None,
                 "author_username": "", "text": "", "created": utcnow(), "edited": None,
                 "deleted": True, "dedupe": f"gap:{room_id}:{seq}"})
             return True
@@ -216,7 +232,7 @@ class MessageStore:
         # behind the numbers in use (see _catch_up).
         cursor = self.messages.find(
             {"room": room_id, "seq": {"$gt": committed}},
-            {"seq": 1, "created": 1}).sort("seq", 1).limit(WALK_LIMIT)
+            {"seq": 1, "created": 1, "type": 1, "data": 1}).sort("seq", 1).limit(WALK_LIMIT)
         stalled = False
         for message in cursor:
             if message["seq"] > mark + 1:
@@ -227,6 +243,9 @@ class MessageStore:
                     break
                 for seq in range(mark + 1, message["seq"]):
                     self._punch(room_id, seq)
+            # An event's effect is in place before the mark passes it: its
+            # writer applies it first, but may have died in between.
+            apply_effect(self.messages, message)
             mark = message["seq"]
         if not stalled and mark < last and mark - committed < WALK_LIMIT:
             seq_at = room.get("seq_at")
@@ -261,7 +280,7 @@ class MessageStore:
         upper = mark if seq is None else min(seq - 1, mark)
         # PERF: a range on the unique (room, seq) index with a limit; no skip().
         found = list(self.messages.find(
-            {"room": room_id, "seq": {"$lte": upper}, "deleted": False}
+            {"room": room_id, "seq": {"$lte": upper}, "type": IS_MESSAGE, "deleted": False}
         ).sort("seq", -1).limit(limit))
         found.reverse()
         return found
@@ -272,8 +291,23 @@ class MessageStore:
         if mark <= seq:
             return []
         return list(self.messages.find(
-            {"room": room_id, "seq": {"$gt": seq, "$lte": mark}, "deleted": False}
+            {"room": room_id, "seq": {"$gt": seq, "$lte": mark}, "type": IS_MESSAGE,
+             "deleted": False}
         ).sort("seq", 1).limit(limit))
+
+    def events(self, room_id, seq, limit, mark=None):
+        """Return up to limit log entries (of every type, gap fillers too) just
+        after seq, up to the mark, oldest first."""
+        mark = self.mark(room_id) if mark is None else mark
+        if mark <= seq:
+            return []
+        return list(self.messages.find(
+            {"room": room_id, "seq": {"$gt": seq, "$lte": mark}}).sort("seq", 1).limit(limit))
+
+    def shared_events(self, room_id, seq, limit, mark):
+        """events() for a known mark, shared like shared_after."""
+        return self._flights.do(("events", room_id, seq, limit, mark),
+                                lambda: self.events(room_id, seq, limit, mark=mark))
 
     def shared_mark(self, room_id):
         """mark(), with simultaneous callers in this process sharing one walk."""
@@ -287,15 +321,19 @@ class MessageStore:
                                 lambda: self.after(room_id, seq, limit, mark=mark))
 
     def get(self, message_id):
-        return self.messages.find_one({"_id": message_id, "deleted": False})
+        return self.messages.find_one({"_id": message_id, "type": IS_MESSAGE, "deleted": False})
 
-    def edit(self, message_id, text):
-        now = utcnow()
-        self.messages.update_one({"_id": message_id, "deleted": False},
-                                 {"$set": {"text": text, "edited": now}})
-        return self.get(message_id)
+    def edit(self, message, actor, text):
+        """Change a message's text: an event in its room's log (applied to the
+        message before the mark passes it); return the message as it is now."""
+        self.append(message["room"], {
+            "type": EDITED, "actor": actor.id, "actor_username": actor.username,
+            "data": {"message": message["_id"], "text": text, "edited": utcnow()}})
+        return self.messages.find_one({"_id": message["_id"]})
 
-    def delete(self, message_id):
-        """Turn a message into a tombstone: its seq stays, its text goes."""
-        self.messages.update_one({"_id": message_id}, {"$set": {
-            "deleted": True, "text": "", "author_username": "", "edited": utcnow()}})
+    def delete(self, message, actor):
+        """Turn a message into a tombstone (its seq stays, its text goes), by
+        an event in its room's log."""
+        self.append(message["room"], {
+            "type": DELETED, "actor": actor.id, "actor_username": actor.username,
+            "data": {"message": message["_id"]}}, dedupe=f"deleted:{message['_id']}")

@@ -6,10 +6,12 @@ It is the one place that tells the watcher about a post of this process, so
 neither the store nor the watcher needs to know the other's callers.
 """
 
+import contextlib
 import time
 from typing import NamedTuple
 
 from makechat.chat.access import member_room, require_manager, visible_room
+from makechat.chat.events import event_to_public
 from makechat.exceptions import Forbidden, Invalid, NotFound, no_such
 from makechat.ids import parse_id
 from makechat.models import message_to_public
@@ -65,6 +67,29 @@ class Messaging:
             next_page = ("before", found[0]["seq"]) if more else None
         return History([message_to_public(message) for message in found], next_page)
 
+    def room_events(self, user, room_id, *, after, limit, wait=0.0):
+        """Return (events, cursor): a room's events after seq ``after`` (every
+        type, in order; gap fillers skipped), and the seq to ask after next;
+        with ``wait``, wait up to that many seconds for the first one."""
+        room, _ = member_room(user, room_id, action="read the events of")
+        if after < 0:
+            raise Invalid("The 'after' parameter must be a seq (0 or more).")
+        deadline = time.monotonic() + (wait or 0)
+        with self.quota.slot(user.id) if wait else contextlib.nullcontext():
+            mark = self.store.shared_mark(room.id)
+            while True:
+                entries = self.store.shared_events(room.id, after, limit, mark)
+                if entries:
+                    shown = [event_to_public(entry) for entry in entries]
+                    return [event for event in shown if event is not None], entries[-1]["seq"]
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return [], after
+                woke = self.watcher.wait(room.id, mark, remaining)
+                if woke is False:
+                    return [], after
+                mark = woke if woke is not None else self.store.shared_mark(room.id)
+
     def _after(self, room_id, seq, limit, wait):
         deadline = time.monotonic() + wait
         mark = None
@@ -109,7 +134,9 @@ class Messaging:
             raise no_such("message")
         if message.get("author") != user.id:
             raise Forbidden("Only its author may edit a message.")
-        return message_to_public(self.store.edit(message["_id"], text))
+        edited = self.store.edit(message, user, text)
+        self.watcher.notify(message["room"])
+        return message_to_public(edited)
 
     def delete(self, user, message_id):
         """Delete a message: its author while a member, the room's owner, an admin."""
@@ -118,4 +145,5 @@ class Messaging:
             raise no_such("message")  # left the room: as for GET, it is gone
         if message.get("author") != user.id:
             require_manager(user, member)
-        self.store.delete(message["_id"])
+        self.store.delete(message, user)
+        self.watcher.notify(message["room"])

@@ -1,4 +1,5 @@
-"""Waking requests that wait for new messages (GET /api/messages?wait=S).
+"""Waking requests that wait for new events (GET /api/messages?wait=S, a
+room's events, and each user's event stream).
 
 One poller per process asks the database, every poll_interval, for the
 committed marks of all the rooms its requests wait on: one query however
@@ -14,63 +15,98 @@ import logging
 import threading
 
 from makechat.exceptions import TooMany
-from makechat.models import Room
+from makechat.models import Room, User
 
 log = logging.getLogger(__name__)
 
 
 class _Waiter:
-    __slots__ = ("room_id", "seen", "event", "mark")
+    """One waiting request: the rooms it follows, with the mark it has seen in
+    each, and (for a user's event stream) the user's stream token."""
 
-    def __init__(self, room_id, seen):
-        self.room_id = room_id
+    __slots__ = ("seen", "user", "token", "event", "mark", "room_id")
+
+    def __init__(self, seen, user=None, token=None):
         self.seen = seen
+        self.user = user
+        self.token = token
         self.event = threading.Event()
-        self.mark = None
+        self.mark = None     # the waker's mark of the room that woke it (None: unknown)
+        self.room_id = None  # the room that woke it (None: the user's token changed)
 
 
 class RoomWatcher:
-    """Block callers until a room's committed mark passes what they have seen."""
+    """Block callers until a room's committed mark passes what they have seen
+    (or, for a stream, until the user's stream token changes)."""
 
     def __init__(self, poll_interval, advance):
         self.poll_interval = poll_interval
         # MessageStore.advance, to unstick a dead writer's gap; the store knows
         # nothing of the watcher (Messaging tells it about local posts).
         self.advance = advance
-        self._waiters = {}
+        self._waiters = {}       # room id -> [_Waiter]
+        self._user_waiters = {}  # user id -> [_Waiter]
         self._lock = threading.Lock()
         self._poller = None
         self.polls = 0  # how many database polls ran (tests and benchmarks read it)
 
     def waiting(self):
         with self._lock:
-            return sum(len(waiters) for waiters in self._waiters.values())
+            return len({id(waiter) for waiters in (*self._waiters.values(),
+                                                   *self._user_waiters.values())
+                        for waiter in waiters})
 
     def wait(self, room_id, seen, timeout):
         """Wait until the room's mark exceeds seen; return the new mark (None if
         the waker did not know it), or False on timeout."""
-        waiter = _Waiter(room_id, seen)
+        woke = self.wait_any({room_id: seen}, timeout)
+        return False if woke is False else woke[1]
+
+    def wait_any(self, seen, timeout, user=None, token=None):
+        """Wait until one room of ``seen`` ({room id: mark seen}) passes its mark,
+        or the user's stream token is no longer ``token``; return (room id,
+        mark) of the room that woke it ((None, None) for the user), or False
+        on timeout."""
+        waiter = _Waiter(dict(seen), user, token)
         with self._lock:
-            self._waiters.setdefault(room_id, []).append(waiter)
+            for room_id in waiter.seen:
+                self._waiters.setdefault(room_id, []).append(waiter)
+            if user is not None:
+                self._user_waiters.setdefault(user, []).append(waiter)
             self._start_poller()
         try:
             if not waiter.event.wait(timeout):
                 return False
-            return waiter.mark
+            return waiter.room_id, waiter.mark
         finally:
             with self._lock:
-                waiters = self._waiters.get(room_id, [])
-                if waiter in waiters:
-                    waiters.remove(waiter)
-                if not waiters:
-                    self._waiters.pop(room_id, None)
+                for room_id in waiter.seen:
+                    self._forget(self._waiters, room_id, waiter)
+                if user is not None:
+                    self._forget(self._user_waiters, user, waiter)
+
+    @staticmethod
+    def _forget(registry, key, waiter):
+        waiters = registry.get(key, [])
+        if waiter in waiters:
+            waiters.remove(waiter)
+        if not waiters:
+            registry.pop(key, None)
 
     def notify(self, room_id, mark=None):
-        """Wake this process's waiters on a room (after a local post)."""
+        """Wake this process's waiters on a room (after a local change)."""
         with self._lock:
             for waiter in self._waiters.get(room_id, ()):
-                if mark is None or mark > waiter.seen:
-                    waiter.mark = mark
+                if mark is None or mark > waiter.seen[room_id]:
+                    waiter.room_id, waiter.mark = room_id, mark
+                    waiter.event.set()
+
+    def notify_user(self, user_id, token=None):
+        """Wake the streams of a user whose stream token is not ``token``."""
+        with self._lock:
+            for waiter in self._user_waiters.get(user_id, ()):
+                if token is None or token != waiter.token:
+                    waiter.room_id = waiter.mark = None
                     waiter.event.set()
 
     def _start_poller(self):
@@ -84,18 +120,21 @@ class RoomWatcher:
         while True:
             threading.Event().wait(self.poll_interval)
             with self._lock:
-                room_ids = list(self._waiters)
-            if not room_ids:
+                room_ids, user_ids = list(self._waiters), list(self._user_waiters)
+            if not room_ids and not user_ids:
                 idle_polls += 1
                 if idle_polls > 100:
                     with self._lock:
-                        if not self._waiters:
+                        if not self._waiters and not self._user_waiters:
                             self._poller = None
                             return
                 continue
             idle_polls = 0
             try:
-                self.poll(room_ids)
+                if room_ids:
+                    self.poll(room_ids)
+                if user_ids:
+                    self.poll_users(user_ids)
             except Exception:  # noqa: BLE001 - a down database must not kill the poller
                 log.warning("watcher poll failed; retrying", exc_info=True)
 
@@ -116,6 +155,13 @@ class RoomWatcher:
             self.notify(room["_id"], mark)
         for room_id in set(room_ids) - found:
             self.notify(room_id)  # the room was deleted: let its waiters answer 404
+
+    def poll_users(self, user_ids):
+        """One query for the stream tokens of every user whose stream waits."""
+        self.polls += 1
+        for user in User._get_collection().find({"_id": {"$in": user_ids}},
+                                                {"stream_token": 1}):
+            self.notify_user(user["_id"], user.get("stream_token"))
 
 
 class TooManyWaiting(TooMany):
@@ -154,6 +200,12 @@ class WaitQuota:
                 self._held[user_id] -= 1
                 if not self._held[user_id]:
                     del self._held[user_id]
+
+    def acquire(self, user_id):
+        """Take a slot until release() (for a stream that outlives a call)."""
+        slot = self.slot(user_id)
+        slot.__enter__()
+        return slot
 
     def held(self, user_id):
         with self._lock:

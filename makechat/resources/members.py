@@ -2,7 +2,6 @@
 
 import falcon
 
-from makechat.chat import rooms
 from makechat.chat.access import ROLES
 from makechat.ids import ID_SCHEMA, parse_id
 from makechat.resources.operation import LINK, PAGING, ROOM, operation, send_page
@@ -21,6 +20,9 @@ NOT_MANAGER = "you are neither an owner of the room nor an admin"
 
 
 class MembersResource:
+    def __init__(self, room_service):
+        self.rooms = room_service
+
     @operation(
         "List a room's members (its members and admins; anyone, for an open room)",
         query=(*PAGING, ROOM),
@@ -33,8 +35,8 @@ class MembersResource:
         """List a room's members (to its members and admins, and to anyone who
         may join it: an open room's members are no secret)."""
         query = req.context.query
-        send_page(req, resp, rooms.list_members(req.context.user, query["room"],
-                                                query["after"], query["limit"]))
+        send_page(req, resp, self.rooms.list_members(req.context.user, query["room"],
+                                                     query["after"], query["limit"]))
 
     @operation(
         "Join an open room, or (owner or admin) add someone to a room",
@@ -55,7 +57,7 @@ class MembersResource:
         """Join an open room, or (owner/admin) add someone to any room, by
         user id or by username."""
         body = req.context.body
-        member, created = rooms.add_member(
+        member, created = self.rooms.add_member(
             req.context.user, parse_id(body["room"]),
             target_id=parse_id(body["user"]) if "user" in body else None,
             username=body.get("username"), role=body.get("role"))
@@ -64,12 +66,15 @@ class MembersResource:
 
 
 class MemberResource:
+    def __init__(self, room_service):
+        self.rooms = room_service
+
     @operation("One membership (the room's members and admins)",
                responses={200: "the membership", 404: ELSEWHERE}, schemas={200: "Member"},
                tag="members")
     def on_get(self, req, resp, member_id):
         """Return one membership (to the room's members and admins)."""
-        resp.media = rooms.get_member(req.context.user, parse_id(member_id))
+        resp.media = self.rooms.get_member(req.context.user, parse_id(member_id))
 
     @operation(
         "Change a member's role (owner or admin)", body=MEMBER_UPDATE_SCHEMA,
@@ -80,8 +85,8 @@ class MemberResource:
         schemas={200: "Member"}, tag="members")
     def on_patch(self, req, resp, member_id):
         """Change a member's role (owner or admin)."""
-        resp.media = rooms.change_role(req.context.user, parse_id(member_id),
-                                       req.context.body["role"])
+        resp.media = self.rooms.change_role(req.context.user, parse_id(member_id),
+                                            req.context.body["role"])
 
     @operation(
         "Leave a room, or (owner or admin) remove a member",
@@ -92,5 +97,5 @@ class MemberResource:
                    404: ELSEWHERE}, tag="members")
     def on_delete(self, req, resp, member_id):
         """Leave a room (yourself) or remove a member (owner or admin)."""
-        rooms.remove_member(req.context.user, parse_id(member_id))
+        self.rooms.remove_member(req.context.user, parse_id(member_id))
         resp.status = falcon.HTTP_204

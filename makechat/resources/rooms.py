@@ -3,7 +3,6 @@
 
 import falcon
 
-from makechat.chat import rooms
 from makechat.ids import parse_id
 from makechat.names import name_schema, text_schema
 from makechat.resources.operation import LINK, PAGING, location, operation, send_page
@@ -20,6 +19,9 @@ HIDDEN = "no such room, or an invisible room you are not in"
 
 
 class RoomsResource:
+    def __init__(self, room_service):
+        self.rooms = room_service
+
     @operation("List the rooms you may see", query=PAGING,
                responses={200: "visible rooms and your own (an admin sees every room), "
                                "oldest first"},
@@ -27,7 +29,8 @@ class RoomsResource:
     def on_get(self, req, resp):
         """List the rooms the caller may see: visible ones and their own (admins: all)."""
         query = req.context.query
-        send_page(req, resp, rooms.list_rooms(req.context.user, query["after"], query["limit"]))
+        send_page(req, resp,
+                  self.rooms.list_rooms(req.context.user, query["after"], query["limit"]))
 
     @operation(
         "Create a room (admin); you become its owner", auth="admin", body=ROOM_CREATE_SCHEMA,
@@ -39,9 +42,10 @@ class RoomsResource:
     def on_post(self, req, resp):
         """Create a room (admin); its creator becomes its first member, as owner."""
         body = req.context.body
-        room = rooms.create_room(req.context.user, body["name"], topic=body.get("topic", ""),
-                                 is_open=body.get("is_open", True),
-                                 is_visible=body.get("is_visible", True))
+        room = self.rooms.create_room(req.context.user, body["name"],
+                                      topic=body.get("topic", ""),
+                                      is_open=body.get("is_open", True),
+                                      is_visible=body.get("is_visible", True))
         resp.status = falcon.HTTP_201
         resp.location = f"/api/rooms/{room['_id']}"
         resp.media = room
@@ -56,16 +60,20 @@ UPDATE = dict(
 
 
 class RoomResource:
+    def __init__(self, room_service):
+        self.rooms = room_service
+
     @operation("One room", responses={200: "the room", 404: HIDDEN}, schemas={200: "Room"},
                tag="rooms")
     def on_get(self, req, resp, room_id):
         """Return a room the caller may see, else 404."""
-        resp.media = rooms.get_room(req.context.user, parse_id(room_id))
+        resp.media = self.rooms.get_room(req.context.user, parse_id(room_id))
 
     @operation("Change a room's name, topic, is_open or is_visible (owner or admin)", **UPDATE)
     def on_patch(self, req, resp, room_id):
         """Change name, topic, is_open or is_visible (admin or owner)."""
-        resp.media = rooms.update_room(req.context.user, parse_id(room_id), req.context.body)
+        resp.media = self.rooms.update_room(req.context.user, parse_id(room_id),
+                                            req.context.body)
 
     # PUT takes the same fields as PATCH (the manual lists both).
     on_put = operation("Same as PATCH: change the fields given (owner or admin)",
@@ -76,5 +84,5 @@ class RoomResource:
                                                "admin", 404: HIDDEN}, tag="rooms")
     def on_delete(self, req, resp, room_id):
         """Delete the room with its members and messages (admin or owner)."""
-        rooms.delete_room(req.context.user, parse_id(room_id))
+        self.rooms.delete_room(req.context.user, parse_id(room_id))
         resp.status = falcon.HTTP_204

@@ -5,6 +5,7 @@ import falcon
 from makechat import accounts
 from makechat.auth import burn_password_check, check_password, issue_token
 from makechat.resources.operation import operation
+from makechat.models import signal_user
 from makechat.throttle import Rule
 from makechat.validation import EMAIL, PASSWORD, USERNAME, object_schema
 
@@ -108,4 +109,5 @@ class LogoutResource:
                responses={204: "the token is revoked"}, tag="session")
     def on_post(self, req, resp):
         req.context.token.delete()
+        signal_user(req.context.user.id)  # a stream running on it ends
         resp.status = falcon.HTTP_204
