@@ -10,7 +10,7 @@ export MAKECHAT_CACHE := $(CACHE)
 # Serving needs the package alone; the tests and the docs add the test extra
 # (pytest, selenium, sphinx, schemathesis, ...). One stamp file for each, so
 # `make run` on a fresh clone installs no test tool.
-$(BIN)/.installed-run: setup.py
+$(BIN)/.installed-run: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e .

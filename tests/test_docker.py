@@ -151,7 +151,7 @@ def test_image_copies_only_files_in_the_build_context(dockerfile):
 def test_dockerignore_keeps_secrets_and_bulk_out():
     for path in (".git", ".venv", "tests", "var", "makechat/__pycache__", "makechat.conf"):
         assert dockerignored(path), path
-    for path in ("setup.py", "README.rst", "makechat/app.py", "makechat/web/index.html",
+    for path in ("pyproject.toml", "README.rst", "makechat/app.py", "makechat/web/index.html",
                  "docker/makechat/makechat.conf"):
         assert not dockerignored(path), path
 

@@ -1,4 +1,4 @@
-"""setup.py and the Makefile: what gets installed (quietly), and what `make run` runs."""
+"""pyproject.toml and the Makefile: what gets installed (quietly), and what `make run` runs."""
 
 import os
 import subprocess
