@@ -17,6 +17,10 @@ import pytest
 from makechat.devdb import RunLock, free_port, port_is_free
 from tests.live import http
 
+# `pytest -m "not slow"` leaves these out: each starts `make run`'s launcher,
+# a database and a server.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

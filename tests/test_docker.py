@@ -168,6 +168,7 @@ def healthcheck_command():
     return json.loads(healthcheck.split(" CMD ", 1)[1])
 
 
+@pytest.mark.slow
 def test_backend_healthcheck_passes_against_serve(config):
     command = healthcheck_command()
     assert command[0] == "python" and "/api/health" in command[-1]
@@ -312,6 +313,7 @@ def web(config, tmp_path):
     backend.stop()
 
 
+@pytest.mark.slow
 @needs_nginx
 def test_web_serves_client_under_makechat(web):
     status, headers, body = web.get("/makechat/")
@@ -323,6 +325,7 @@ def test_web_serves_client_under_makechat(web):
         assert web.get(f"/makechat/assets/{path.name}")[0] == 200, path.name
 
 
+@pytest.mark.slow
 @needs_nginx
 def test_web_sends_the_same_page_headers_as_serve(web):
     _, headers, _ = web.get("/makechat/")
@@ -330,6 +333,7 @@ def test_web_sends_the_same_page_headers_as_serve(web):
     assert headers["Referrer-Policy"] == "no-referrer"
 
 
+@pytest.mark.slow
 @needs_nginx
 def test_web_serves_admin_page_at_manuals_address(web):
     status, _, body = web.get("/makechat/admin")
@@ -337,6 +341,7 @@ def test_web_serves_admin_page_at_manuals_address(web):
     assert body == (ROOT / "makechat" / "web" / "admin.html").read_text()
 
 
+@pytest.mark.slow
 @needs_nginx
 def test_web_proxies_api_with_request_id(web):
     status, headers, body = web.get("/api/health", {"X-Request-Id": "through-nginx-1"})
@@ -344,6 +349,7 @@ def test_web_proxies_api_with_request_id(web):
     assert headers["X-Request-Id"] == "through-nginx-1"
 
 
+@pytest.mark.slow
 @needs_nginx
 def test_web_api_backend_down_returns_json_503(web):
     web.backend.stop()
@@ -352,6 +358,7 @@ def test_web_api_backend_down_returns_json_503(web):
     assert set(json.loads(body)) == {"title", "description"}
 
 
+@pytest.mark.slow
 @needs_nginx
 def test_maintenance_on_serves_503_page_and_json(web):
     result = web.maintenance("on")
@@ -365,6 +372,7 @@ def test_maintenance_on_serves_503_page_and_json(web):
     assert web.maintenance("status").stdout.strip() == "maintenance is on"
 
 
+@pytest.mark.slow
 @needs_nginx
 def test_maintenance_off_restores_service(web):
     web.maintenance("on")
@@ -377,6 +385,7 @@ def test_maintenance_off_restores_service(web):
     assert web.maintenance("status").stdout.strip() == "maintenance is off"
 
 
+@pytest.mark.slow
 @needs_nginx
 def test_maintenance_keeps_old_state_when_nginx_rejects(web, tmp_path):
     environ = dict(os.environ, MAKECHAT_NGINX=f"{NGINX} -c {tmp_path}/missing.conf",

@@ -18,6 +18,9 @@ from makechat.devdb import DatabaseServer
 from makechat.models import User
 from tests.live import LiveServer, http
 
+# `pytest -m "not slow"` leaves these out: they start and stop database servers of their own.
+pytestmark = pytest.mark.slow
+
 DB_TIMEOUT = 1.0
 #: Longest a request may take while the database is down: server selection
 #: (db_timeout) plus the index gate's own try, plus headroom for a busy machine.

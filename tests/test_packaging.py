@@ -6,6 +6,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -28,6 +30,7 @@ def test_test_installs_the_test_extra(tmp_path):
     assert "pip install -q -e '.[test]'" in make_dry_run("test", tmp_path / "venv")
 
 
+@pytest.mark.slow
 def test_wheel_builds_without_setuptools_warnings_and_ships_the_web_client(tmp_path):
     result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-w",
                              str(tmp_path), str(ROOT)], capture_output=True, text=True,
@@ -56,6 +59,7 @@ def test_run_ignores_a_port_variable_of_the_environment(tmp_path):
     assert launch.split()[-2:] == ["--var", "var"]
 
 
+@pytest.mark.slow
 def test_editable_install_prints_nothing(tmp_path):
     """What `make run` does on a fresh clone, less the dependencies: quietly.
     The install runs this virtualenv's pip (as upgraded by make), into a new one."""

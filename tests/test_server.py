@@ -11,6 +11,9 @@ import pytest
 from makechat.devdb import free_port
 from tests.live import BIN, LiveServer, http
 
+# `pytest -m "not slow"` leaves these out: each starts `makechat serve`.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def live_env(config):

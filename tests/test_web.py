@@ -20,8 +20,10 @@ from selenium.webdriver.common.action_chains import ActionChains
 from tests.browser import ARTIFACTS, Browser, Keys, browser_available
 from tests.live import LiveServer, http
 
-pytestmark = pytest.mark.skipif(not browser_available(),
-                                reason="needs /usr/bin/chromium and /usr/bin/chromedriver")
+# `pytest -m "not slow"` leaves these out: they drive Chromium against `makechat serve`.
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not browser_available(),
+                                 reason="needs /usr/bin/chromium and /usr/bin/chromedriver")]
 
 WEB_DB = "makechat_web_test"
 PASSWORD = "correct horse battery"
