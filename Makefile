@@ -5,7 +5,7 @@ BIN = $(VENV)/bin
 CACHE ?= $(HOME)/.cache/makechat
 export MAKECHAT_CACHE := $(CACHE)
 
-.PHONY: install install-run run test ferretdb browser nginx docs clean
+.PHONY: install install-run run lint test ferretdb browser nginx docs clean
 
 # Serving needs the package alone; the tests and the docs add the test extra
 # (pytest, selenium, sphinx, schemathesis, ...). One stamp file for each, so
@@ -49,7 +49,12 @@ nginx:
 run: install-run ferretdb
 	@$(BIN)/python -m makechat.devdb --var var $(if $(filter command line,$(origin PORT)),--port $(PORT))
 
-test: install ferretdb browser nginx
+# The linters, configured in pyproject.toml. `make test` (and so CI) runs them
+# first: a finding fails the build before the suite's five minutes.
+lint: install
+	$(BIN)/ruff check makechat tests
+
+test: lint ferretdb browser nginx
 	$(BIN)/python -m pytest
 
 # The documentation, into docs/_build/html; a warning fails the build, as in

@@ -21,8 +21,8 @@ import tarfile
 import tempfile
 import uuid
 import zlib
-from functools import partial
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
@@ -320,7 +320,7 @@ def _read_small(stream, where):
 def _validate_document(raw, where):
     try:
         document = bson.decode(raw)
-    except Exception as error:  # bson raises several types for bad input
+    except Exception as error:  # noqa: BLE001 - bson raises several types for bad input
         raise BackupError(f"{where}: malformed BSON document ({error})") from None
     if "_id" not in document:
         raise BackupError(f"{where}: a document has no _id")
@@ -508,7 +508,7 @@ def _archive_header(raw, fields, where):
     """Decode a header document of an archive, checking its fields' types."""
     try:
         header = bson.decode(raw)
-    except Exception as error:  # bson raises several types for bad input
+    except Exception as error:  # noqa: BLE001 - bson raises several types for bad input
         raise BackupError(f"{where}: corrupt archive header ({error})") from None
     for name, kind in fields.items():
         if not isinstance(header.get(name), kind):
@@ -534,62 +534,76 @@ def _archive_entries(path, gzipped, check=True):
     collection after its end or without a header, a collection left
     unfinished, anything after the last block."""
     where = str(path)
+    announced, opened, closed = {}, set(), set()
     with (gzip.open if gzipped else open)(path, "rb") as stream:
-        if _read(stream, 4, where) != ARCHIVE_MAGIC:
-            raise BackupError(f"{where}: not a mongodump archive")
-        raw = _archive_document(stream, where)
-        if raw is None:
-            raise BackupError(f"{where}: corrupt archive (no header)")
-        header = _archive_header(raw, {"version": str}, where)
-        if header["version"] != ARCHIVE_VERSION:
-            raise BackupError(f"{where}: mongodump archive format {header['version']!r} is "
-                              f"not supported (only {ARCHIVE_VERSION!r})")
-        announced = {}
-        while (raw := _archive_document(stream, where)) is not None:
-            entry = _archive_header(raw, {"db": str, "collection": str}, where)
-            namespace = (entry["db"], entry["collection"])
-            if namespace in announced:
-                raise BackupError(f"{where}: {'.'.join(namespace)} is announced twice")
-            announced[namespace] = entry.get("type", "collection")
-            if entry.get("metadata"):
-                if not isinstance(entry["metadata"], str):
-                    raise BackupError(f"{where}: corrupt archive header (metadata)")
-                yield _Entry("metadata", entry["db"] or None, entry["collection"],
-                             f"{where}: metadata of {'.'.join(namespace)}",
-                             entry["metadata"].encode("utf-8"))
-        crcs, opened, closed = {}, set(), set()
-        while head := _read(stream, 4, where):
-            raw = _archive_document(stream, where, head)
-            if raw is None:
-                raise BackupError(f"{where}: corrupt archive (a block without a header)")
-            block = _archive_header(raw, {"db": str, "collection": str, "EOF": bool}, where)
-            namespace = (block["db"], block["collection"])
-            name = ".".join(namespace)
-            if namespace in closed:
-                raise BackupError(f"{where}: corrupt archive ({name} continues after its end)")
-            if block["EOF"]:
-                if _archive_document(stream, where) is not None:
-                    raise BackupError(f"{where}: corrupt archive (documents in the end "
-                                      f"block of {name})")
-                if check and _as_int64(crcs.get(namespace, 0)) != block.get("CRC"):
-                    raise BackupError(f"{where}: {name}: CRC mismatch; the archive is damaged")
-                if namespace not in opened:  # an empty collection may have no block
-                    yield _Entry("documents", block["db"] or None, block["collection"], name,
-                                 iter(()))
-                opened.discard(namespace)
-                closed.add(namespace)
-                continue
-            opened.add(namespace)
-            documents = _archive_segment(stream, f"{where}: {name}", check, crcs, namespace)
-            yield _Entry("documents", block["db"] or None, block["collection"],
-                         f"{where}: {name}", documents)
-            for _ in documents:  # whatever the reader left, to reach the next block
-                pass
+        yield from _archive_metadata(stream, where, announced)
+        yield from _archive_blocks(stream, where, check, opened, closed)
     unfinished = sorted(".".join(namespace) for namespace in opened) + sorted(
         ".".join(namespace) for namespace, kind in announced.items()
         if kind != "timeseries" and namespace not in closed | opened)
     if unfinished:
         raise BackupError(f"{where}: truncated archive ({', '.join(unfinished)} unfinished)")
+
+
+def _archive_metadata(stream, where, announced):
+    """Read the magic number, the header and the collections' metadata of an
+    archive: yield a metadata _Entry for each, and note its type in
+    ``announced`` by (db, collection)."""
+    if _read(stream, 4, where) != ARCHIVE_MAGIC:
+        raise BackupError(f"{where}: not a mongodump archive")
+    raw = _archive_document(stream, where)
+    if raw is None:
+        raise BackupError(f"{where}: corrupt archive (no header)")
+    header = _archive_header(raw, {"version": str}, where)
+    if header["version"] != ARCHIVE_VERSION:
+        raise BackupError(f"{where}: mongodump archive format {header['version']!r} is "
+                          f"not supported (only {ARCHIVE_VERSION!r})")
+    while (raw := _archive_document(stream, where)) is not None:
+        entry = _archive_header(raw, {"db": str, "collection": str}, where)
+        namespace = (entry["db"], entry["collection"])
+        if namespace in announced:
+            raise BackupError(f"{where}: {'.'.join(namespace)} is announced twice")
+        announced[namespace] = entry.get("type", "collection")
+        if entry.get("metadata"):
+            if not isinstance(entry["metadata"], str):
+                raise BackupError(f"{where}: corrupt archive header (metadata)")
+            yield _Entry("metadata", entry["db"] or None, entry["collection"],
+                         f"{where}: metadata of {'.'.join(namespace)}",
+                         entry["metadata"].encode("utf-8"))
+
+
+def _archive_blocks(stream, where, check, opened, closed):
+    """Yield a documents _Entry for each block of an archive, to its end,
+    checking each collection's CRC at its end block; ``opened`` and
+    ``closed`` collect the (db, collection) pairs begun and ended."""
+    crcs = {}
+    while head := _read(stream, 4, where):
+        raw = _archive_document(stream, where, head)
+        if raw is None:
+            raise BackupError(f"{where}: corrupt archive (a block without a header)")
+        block = _archive_header(raw, {"db": str, "collection": str, "EOF": bool}, where)
+        namespace = (block["db"], block["collection"])
+        name = ".".join(namespace)
+        if namespace in closed:
+            raise BackupError(f"{where}: corrupt archive ({name} continues after its end)")
+        if block["EOF"]:
+            if _archive_document(stream, where) is not None:
+                raise BackupError(f"{where}: corrupt archive (documents in the end "
+                                  f"block of {name})")
+            if check and _as_int64(crcs.get(namespace, 0)) != block.get("CRC"):
+                raise BackupError(f"{where}: {name}: CRC mismatch; the archive is damaged")
+            if namespace not in opened:  # an empty collection may have no block
+                yield _Entry("documents", block["db"] or None, block["collection"], name,
+                             iter(()))
+            opened.discard(namespace)
+            closed.add(namespace)
+            continue
+        opened.add(namespace)
+        documents = _archive_segment(stream, f"{where}: {name}", check, crcs, namespace)
+        yield _Entry("documents", block["db"] or None, block["collection"],
+                     f"{where}: {name}", documents)
+        for _ in documents:  # whatever the reader left, to reach the next block
+            pass
 
 
 def read_archive(path):

@@ -97,7 +97,8 @@ def connect(config, env):
         db.ensure_indexes()
     except pymongo.errors.PyMongoError as error:
         raise CommandError(f"cannot reach the database at {server_address(config.mongo_uri)} "
-                           f"within {config.db_timeout:g} s: {database_error_text(error)}") from None
+                           f"within {config.db_timeout:g} s: {database_error_text(error)}"
+                           ) from None
 
 
 def read_password(value, env):
@@ -172,7 +173,8 @@ def cmd_user_list(args, env):
     rows.insert(0, ("USERNAME", "EMAIL", "ROLE", "STATUS", "CREATED"))
     widths = [max(len(row[column]) for row in rows) for column in range(4)]
     for row in rows:
-        cells = [cell.ljust(width) for cell, width in zip(row, widths)] + [row[4]]
+        # The last column (CREATED) is not padded: it has no width.
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)] + [row[4]]
         print("  ".join(cells), file=env.stdout)
     return 0
 
@@ -389,7 +391,8 @@ def build_parser():
     serve.add_argument("--host", help="address to listen on (config: host)")
     serve.add_argument("--port", type=int, help="port to listen on (config: port)")
     serve.add_argument("--workers", type=int, help="worker processes (config: workers)")
-    serve.add_argument("--worker-class", dest="worker_class", choices=("gevent", "gthread", "sync"),
+    serve.add_argument("--worker-class", dest="worker_class",
+                       choices=("gevent", "gthread", "sync"),
                        help="gunicorn worker class (config: worker_class)")
     serve.add_argument("--log-level", dest="log_level",
                        choices=("debug", "info", "warning", "error"),

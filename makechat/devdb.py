@@ -241,7 +241,8 @@ def docs_line(url):
     from makechat.resources.docs import CHECKOUT_DOCS
     if (CHECKOUT_DOCS / "index.html").is_file():
         return f"The documentation: {url}docs/"
-    return f"The documentation, with the API's curl and httpie examples: make docs, then {url}docs/"
+    return ("The documentation, with the API's curl and httpie examples: make docs, then "
+            f"{url}docs/")
 
 
 def run_local(argv=None):
@@ -250,7 +251,8 @@ def run_local(argv=None):
                                      description="Run makechat locally on an embedded database.",
                                      epilog="example: python -m makechat.devdb --var var "
                                             "--port 8181   (make run PORT=8181)")
-    parser.add_argument("--var", default="var", help="folder for the data and config (default: var)")
+    parser.add_argument("--var", default="var",
+                        help="folder for the data and config (default: var)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int,
                         help="port to serve on (default: $MAKECHAT_PORT, else 8080)")

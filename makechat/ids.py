@@ -7,7 +7,6 @@ from bson.errors import InvalidId
 
 from makechat.exceptions import no_such
 
-
 #: ``{"$oid": "..."}`` written out, as copied from a response into a URL.
 _OID_TEXT = re.compile(r'\{ *"\$oid" *: *"([0-9a-fA-F]{24})" *\}')
 
@@ -39,7 +38,8 @@ def require_id(value, what="resource"):
 ID_SCHEMA = {
     "oneOf": [
         {"type": "string", "pattern": "^[0-9a-fA-F]{24}$"},
-        {"type": "object", "properties": {"$oid": {"type": "string", "pattern": "^[0-9a-fA-F]{24}$"}},
+        {"type": "object",
+         "properties": {"$oid": {"type": "string", "pattern": "^[0-9a-fA-F]{24}$"}},
          "required": ["$oid"], "additionalProperties": False},
     ],
     "x-rule": "an id: 24 hex digits or {\"$oid\": \"...\"}",

@@ -249,13 +249,16 @@ class JSONDiscipline:
             body = loads(raw.decode("utf-8"))
             check_json_value(body, self.max_depth)
         except RecursionError:
+            # NOTE: from None: the recursion's traceback is a thousand frames of noise.
             raise falcon.HTTPBadRequest(
                 title="Malformed JSON",
-                description=f"The request body nests deeper than {self.max_depth} levels.")
+                description=f"The request body nests deeper than {self.max_depth} levels."
+            ) from None
         except (UnicodeDecodeError, ValueError) as error:
             raise falcon.HTTPBadRequest(
                 title="Malformed JSON",
-                description=f"The request body could not be decoded as JSON: {error}.")
+                description=f"The request body could not be decoded as JSON: {error}."
+            ) from error
         if not isinstance(body, dict):
             raise falcon.HTTPBadRequest(
                 title="Invalid body",

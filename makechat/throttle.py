@@ -77,7 +77,8 @@ class Throttle:
                    for key, rule in keys.items()]
         self.collection.delete_many({"$or": expired})
         held = {key: {} for key in keys}
-        for doc in self.collection.find({"key": {"$in": list(keys)}}, {"key": 1, "slot": 1, "at": 1}):
+        for doc in self.collection.find({"key": {"$in": list(keys)}},
+                                        {"key": 1, "slot": 1, "at": 1}):
             held[doc["key"]][doc["slot"]] = doc["at"]
         taken = []
         for key, rule in keys.items():

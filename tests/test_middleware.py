@@ -170,6 +170,7 @@ def test_chunked_body_is_read(live, make_user):
 @pytest.mark.slow
 def test_chunked_patch_is_applied_not_ignored(live, make_user, api):
     import json
+
     from makechat.models import Room
     user = make_user("alice", admin=True)
     room_id = api.as_user(user).post("/api/rooms", {"name": "before"}).json["_id"]["$oid"]
@@ -186,8 +187,8 @@ def test_chunked_patch_is_applied_not_ignored(live, make_user, api):
 def test_chunked_body_over_max_body_413(live, config):
     body = b'{"username": "' + b"a" * config.max_body + b'", "password": "x"}'
     reply = _exchange(live.port, (
-        "POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n").encode() + _chunked(body))
+        b"POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n") + _chunked(body))
     assert reply.startswith(b"HTTP/1.1 413 "), reply[:300]
 
 

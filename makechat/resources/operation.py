@@ -13,7 +13,7 @@ decorators do, so the published contract and the enforced one are one object.
 import dataclasses
 import functools
 import math
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 import falcon
