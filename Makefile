@@ -53,6 +53,7 @@ run: install-run ferretdb
 # first: a finding fails the build before the suite's five minutes.
 lint: install
 	$(BIN)/ruff check makechat tests
+	$(BIN)/mypy makechat
 
 test: lint ferretdb browser nginx
 	$(BIN)/python -m pytest

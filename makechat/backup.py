@@ -21,16 +21,19 @@ import tarfile
 import tempfile
 import uuid
 import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import bson
 from bson import json_util
 from bson.codec_options import CodecOptions
 from bson.raw_bson import RawBSONDocument
 from pymongo import IndexModel, ReplaceOne
+from pymongo.collection import Collection
+from pymongo.database import Database
 from pymongo.errors import BulkWriteError, PyMongoError
 
 from makechat.models import ALL_DOCUMENTS
@@ -68,26 +71,31 @@ DUMP_LAST = ("rooms", "users")
 #: Index options mongodump writes that are not options to create_index.
 NOT_INDEX_OPTIONS = ("v", "key", "ns")
 
+#: ``progress(collection, documents_so_far)``, called as documents are copied.
+Progress = Callable[[str, int], None]
+#: A file or folder, as the CLI passes it.
+PathArg = str | os.PathLike[str]
+
 
 class BackupError(Exception):
     """The archive cannot be written, read or restored; str() says why."""
 
 
-def archive_name(now):
+def archive_name(now: datetime) -> str:
     return f"{ARCHIVE_PREFIX}{now.strftime('%Y%m%d-%H%M%S')}{ARCHIVE_SUFFIX}"
 
 
-def dump_order(names):
+def dump_order(names: Iterable[str]) -> list[str]:
     """Return the collection names in dump order: all others sorted, then DUMP_LAST."""
     others = sorted(name for name in names if name not in DUMP_LAST)
     return others + [name for name in DUMP_LAST if name in names]
 
 
-def collection_names(db):
+def collection_names(db: Database[Any]) -> list[str]:
     return [name for name in db.list_collection_names() if not name.startswith("system.")]
 
 
-def index_specs(collection):
+def index_specs(collection: Collection[Any]) -> list[dict[str, Any]]:
     """Return the collection's indexes as mongodump writes them (no 'ns')."""
     specs = []
     for index in collection.list_indexes():
@@ -96,12 +104,12 @@ def index_specs(collection):
     return specs
 
 
-def collection_infos(db):
+def collection_infos(db: Database[Any]) -> dict[str, Mapping[str, Any]]:
     """Return listCollections' answer for each collection of ``db``, by name."""
     return {info["name"]: info for info in db.list_collections()}
 
 
-def uuid_text(info):
+def uuid_text(info: Mapping[str, Any] | None) -> str | None:
     """Return the collection's UUID as mongodump writes it (32 hex digits),
     or None if the server reports none."""
     value = (info or {}).get("info", {}).get("uuid")
@@ -112,7 +120,7 @@ def uuid_text(info):
     return None
 
 
-def metadata_json(collection, info=None):
+def metadata_json(collection: Collection[Any], info: Mapping[str, Any] | None = None) -> str:
     """Return the text of ``<collection>.metadata.json`` in mongodump's shape.
     ``info`` is the collection's listCollections entry: its UUID and options
     are written as mongodump writes them (no "uuid" if the server has none)."""
@@ -147,7 +155,8 @@ def _unused_path(directory, now):
     return path
 
 
-def write_backup(db, directory, now=None, progress=None):
+def write_backup(db: Database[Any], directory: PathArg, now: datetime | None = None,
+                 progress: Progress | None = None) -> Path:
     """Write one archive of every collection of ``db`` into ``directory`` and
     return its path. ``progress(collection, documents_so_far)`` is called as
     documents are copied. The archive appears under its final name only when
@@ -158,11 +167,11 @@ def write_backup(db, directory, now=None, progress=None):
     try:
         # SECURITY: archives hold password hashes and token digests.
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        handle, partial_path = tempfile.mkstemp(prefix=".makechat-", suffix=".partial",
+        handle, partial_name = tempfile.mkstemp(prefix=".makechat-", suffix=".partial",
                                                 dir=directory)
     except OSError as error:
         raise BackupError(f"cannot write into {directory}: {error.strerror or error}") from None
-    partial_path = Path(partial_path)
+    partial_path = Path(partial_name)
     try:
         with os.fdopen(handle, "wb") as raw_file:
             with tarfile.open(fileobj=raw_file, mode="w:gz") as tar:
@@ -198,7 +207,7 @@ def write_backup(db, directory, now=None, progress=None):
     return final
 
 
-def list_archives(directory):
+def list_archives(directory: PathArg) -> list[Path]:
     """Return the archives in ``directory``, oldest first (by name: the time)."""
     directory = Path(directory).expanduser()
     if not directory.is_dir():
@@ -214,7 +223,7 @@ def _sort_key(name):
     return (parts[0], parts[1], int(parts[2]) if len(parts) > 2 else 1)
 
 
-def prune_archives(directory, keep):
+def prune_archives(directory: PathArg, keep: int) -> list[Path]:
     """Delete all but the newest ``keep`` archives; return the deleted paths.
     Only files named like our archives are touched."""
     if keep < 1:
@@ -232,7 +241,7 @@ def prune_archives(directory, keep):
 READ_ERRORS = (tarfile.TarError, EOFError, OSError, zlib.error)
 
 
-def makechat_collections():
+def makechat_collections() -> frozenset[str]:
     """Return the names of makechat's collections: the only ones restore writes."""
     return frozenset(document._get_collection_name() for document in ALL_DOCUMENTS)
 
@@ -250,10 +259,10 @@ class _Entry(NamedTuple):
     text of a metadata file, or an iterator of raw BSON documents."""
 
     kind: str  # "prelude", "metadata" or "documents"
-    database: str  # None for a file beside the database folders
+    database: str | None  # None for a file beside the database folders
     collection: str
     where: str
-    payload: object
+    payload: Any
 
 
 class Archive:
@@ -262,20 +271,20 @@ class Archive:
     restored. ``layout`` is "tar" (makechat's, or a mongodump folder packed
     with tar) or "mongodump archive" (``mongodump --archive``)."""
 
-    def __init__(self, path, layout, gzipped):
+    def __init__(self, path: Path, layout: str, gzipped: bool) -> None:
         self.path = path
         self.layout = layout
         self.gzipped = gzipped
-        self.database = None
-        self.collections = {}
-        self.skipped = []
+        self.database: str | None = None
+        self.collections: dict[str, _Collection] = {}
+        self.skipped: list[str] = []
 
-    def entries(self, check=True):
+    def entries(self, check: bool = True) -> Iterator[_Entry]:
         if self.layout == "tar":
             return _tar_entries(self.path)
         return _archive_entries(self.path, self.gzipped, check=check)
 
-    def documents(self):
+    def documents(self) -> Iterator[tuple[str, bytes]]:
         """Yield (collection, raw BSON document) for makechat's collections,
         in archive order, reading the file again (without the checksums
         read_archive verified)."""
@@ -444,7 +453,7 @@ def _crc64_table(polynomial=0xC96C5795D7870F42):
 _CRC64_TABLE = _crc64_table()
 
 
-def crc64(data, crc=0):
+def crc64(data: bytes, crc: int = 0) -> int:
     """Return the CRC-64 of ``data`` (continuing ``crc``) as Go's
     hash/crc64 computes it with the ECMA table (CRC-64/XZ), as mongodump
     writes it in an archive.
@@ -606,7 +615,7 @@ def _archive_blocks(stream, where, check, opened, closed):
             pass
 
 
-def read_archive(path):
+def read_archive(path: PathArg) -> Archive:
     """Check the whole archive and return it as an Archive, without touching
     any database. Only makechat's collections (``makechat_collections``) are
     taken; the others are listed in ``skipped``. Raise BackupError for a
@@ -616,7 +625,7 @@ def read_archive(path):
     path = Path(path)
     archive = Archive(path, *_layout(path))
     ours = makechat_collections()
-    found = {}
+    found: dict[str, _Collection] = {}
     for entry in archive.entries():
         if entry.database is None:
             pass
@@ -690,7 +699,8 @@ def _upsert_batch(collection, documents):
             collection.replace_one({"_id": document["_id"]}, document, upsert=True)
 
 
-def restore_backup(db, archive, drop=False, progress=None):
+def restore_backup(db: Database[Any], archive: Archive | PathArg, drop: bool = False,
+                   progress: Progress | None = None) -> dict[str, int]:
     """Restore an archive (a path, or an Archive from ``read_archive``) into
     ``db`` and return {collection: documents}.
 
@@ -703,7 +713,7 @@ def restore_backup(db, archive, drop=False, progress=None):
         archive = read_archive(archive)
     names = list(archive.collections)
     restored = dict.fromkeys(names, 0)
-    batches = {name: [] for name in names}
+    batches: dict[str, list[RawBSONDocument]] = {name: [] for name in names}
     name = names[0]
 
     def flush(name):

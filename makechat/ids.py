@@ -11,7 +11,7 @@ from makechat.exceptions import no_such
 _OID_TEXT = re.compile(r'\{ *"\$oid" *: *"([0-9a-fA-F]{24})" *\}')
 
 
-def parse_id(value):
+def parse_id(value: object) -> ObjectId | None:
     """Return the ObjectId of 24 hex digits, of ``{"$oid": ...}`` (a body's
     object, or its text in a path or query string), else None."""
     if isinstance(value, dict) and set(value) == {"$oid"}:
@@ -27,7 +27,7 @@ def parse_id(value):
         return None
 
 
-def require_id(value, what="resource"):
+def require_id(value: object, what: str = "resource") -> ObjectId:
     """Return the ObjectId, or raise NotFound for a malformed id (it names nothing)."""
     object_id = parse_id(value)
     if object_id is None:
