@@ -47,12 +47,12 @@ nginx:
 # `make run PORT=8181` serves on another port (so does MAKECHAT_PORT=8181 in
 # the environment; a PORT variable of the environment is not taken).
 run: install-run ferretdb
-	@$(BIN)/python -m makechat.devdb --var var $(if $(filter command line,$(origin PORT)),--port $(PORT))
+	@$(BIN)/python -m devdb --var var $(if $(filter command line,$(origin PORT)),--port $(PORT))
 
 # The linters, configured in pyproject.toml. `make test` (and so CI) runs them
 # first: a finding fails the build before the suite's five minutes.
 lint: install
-	$(BIN)/ruff check makechat tests
+	$(BIN)/ruff check makechat tests devdb
 	$(BIN)/mypy makechat
 
 test: lint ferretdb browser nginx

@@ -11,11 +11,11 @@ import pymongo
 import pytest
 import webtest
 
+from devdb.database import DatabaseServer
 from makechat import db
 from makechat.app import create_app
 from makechat.config import Config
 from makechat.db import database_name
-from makechat.devdb import DatabaseServer
 from tests import factories
 
 # NOTE: the fixture lives here, not in the modules that use it, where each test

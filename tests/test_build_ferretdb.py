@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from makechat.devdb import BUILD_SCRIPT, FERRETDB_VERSION, ferretdb_binary
+from devdb.database import BUILD_SCRIPT, FERRETDB_VERSION, ferretdb_binary
 
 # `pytest -m "not slow"` leaves these out: they run the build script hundreds of times.
 pytestmark = pytest.mark.slow

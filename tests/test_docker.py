@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from devdb.database import free_port
 from makechat.config import load_config
-from makechat.devdb import free_port
 from makechat.resources.webclient import CONTENT_SECURITY_POLICY
 from tests.live import LiveServer
 

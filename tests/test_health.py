@@ -4,9 +4,9 @@ import time
 
 import webtest
 
+from devdb.database import free_port
 from makechat import __version__
 from makechat.app import create_app
-from makechat.devdb import free_port
 from makechat.resources.health import HealthResource
 
 

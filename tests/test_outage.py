@@ -12,9 +12,9 @@ import time
 import pytest
 import webtest
 
+from devdb.database import DatabaseServer
 from makechat.app import create_app
 from makechat.config import Config
-from makechat.devdb import DatabaseServer
 from makechat.models import User
 from tests.live import LiveServer, http
 

@@ -48,14 +48,14 @@ def test_wheel_builds_without_setuptools_warnings_and_ships_the_web_client(tmp_p
 
 def test_run_port_argument_reaches_the_launcher(tmp_path):
     commands = make_dry_run("run", tmp_path / "venv", "PORT=8181")
-    assert "-m makechat.devdb --var var --port 8181" in commands
+    assert "-m devdb --var var --port 8181" in commands
 
 
 def test_run_ignores_a_port_variable_of_the_environment(tmp_path):
     # PORT is set by many hosting tools; only `make run PORT=...` (or
     # MAKECHAT_PORT, read by the launcher) chooses the port.
     commands = make_dry_run("run", tmp_path / "venv", environ={"PORT": "5000"})
-    [launch] = [line for line in commands.splitlines() if "-m makechat.devdb" in line]
+    [launch] = [line for line in commands.splitlines() if "-m devdb" in line]
     assert launch.split()[-2:] == ["--var", "var"]
 
 
