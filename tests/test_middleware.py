@@ -1,4 +1,5 @@
-"""The JSON discipline every /api route follows, and request ids."""
+"""The JSON discipline every /api route follows (makechat/middleware.py, with
+the body reading of makechat/bodies.py), and request ids."""
 
 import pytest
 
