@@ -64,4 +64,4 @@ docs: install
 	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
 
 clean:
-	rm -rf $(VENV) var build dist *.egg-info docs/_build
+	rm -rf $(VENV) var build dist *.egg-info docs/_build .mypy_cache .ruff_cache
