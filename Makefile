@@ -5,12 +5,12 @@ BIN = $(VENV)/bin
 CACHE ?= $(HOME)/.cache/makechat
 export MAKECHAT_CACHE := $(CACHE)
 
-.PHONY: install install-run run test ferretdb browser nginx docs clean
+.PHONY: install install-run run lint test ferretdb browser nginx docs clean
 
 # Serving needs the package alone; the tests and the docs add the test extra
 # (pytest, selenium, sphinx, schemathesis, ...). One stamp file for each, so
 # `make run` on a fresh clone installs no test tool.
-$(BIN)/.installed-run: setup.py
+$(BIN)/.installed-run: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e .
@@ -47,9 +47,15 @@ nginx:
 # `make run PORT=8181` serves on another port (so does MAKECHAT_PORT=8181 in
 # the environment; a PORT variable of the environment is not taken).
 run: install-run ferretdb
-	@$(BIN)/python -m makechat.devdb --var var $(if $(filter command line,$(origin PORT)),--port $(PORT))
+	@$(BIN)/python -m devdb --var var $(if $(filter command line,$(origin PORT)),--port $(PORT))
 
-test: install ferretdb browser nginx
+# The linters, configured in pyproject.toml. `make test` (and so CI) runs them
+# first: a finding fails the build before the suite's five minutes.
+lint: install
+	$(BIN)/ruff check makechat tests devdb
+	$(BIN)/mypy makechat
+
+test: lint ferretdb browser nginx
 	$(BIN)/python -m pytest
 
 # The documentation, into docs/_build/html; a warning fails the build, as in
@@ -58,4 +64,4 @@ docs: install
 	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
 
 clean:
-	rm -rf $(VENV) var build dist *.egg-info docs/_build
+	rm -rf $(VENV) var build dist *.egg-info docs/_build .mypy_cache .ruff_cache

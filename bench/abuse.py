@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from makechat.devdb import DatabaseServer  # noqa: E402
+from devdb.database import DatabaseServer  # noqa: E402
 from tests.live import LiveServer, http  # noqa: E402
 
 HONEST = "127.0.0.2"

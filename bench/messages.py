@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from makechat.devdb import DatabaseServer, free_port  # noqa: E402
+from devdb.database import DatabaseServer, free_port  # noqa: E402
 
 BIN = Path(sys.executable).parent
 

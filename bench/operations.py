@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from makechat import backup, db  # noqa: E402
 from makechat.app import create_app  # noqa: E402
 from makechat.config import Config  # noqa: E402
-from makechat.devdb import DatabaseServer  # noqa: E402
+from devdb.database import DatabaseServer  # noqa: E402
 
 
 def populate(database, messages):

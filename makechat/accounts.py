@@ -1,5 +1,9 @@
 """Creating and changing accounts, shared by the API and the CLI."""
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from bson import ObjectId
 from mongoengine.errors import NotUniqueError, OperationError
 
 from makechat.auth import hash_password
@@ -21,29 +25,30 @@ class AccountConflict(Conflict, AccountError):
     title = "Already exists"
 
 
-def check_username(username):
+def check_username(username: object) -> None:
     if not isinstance(username, str) or not conforms(username, USERNAME):
         raise AccountError(f"The username must be {USERNAME['x-rule']}.")
 
 
-def check_email(email):
+def check_email(email: object) -> None:
     if not isinstance(email, str) or not conforms(email, EMAIL):
         raise AccountError(f"The email must be {EMAIL['x-rule']}.")
 
 
-def check_password_rules(password):
+def check_password_rules(password: object) -> None:
     if not isinstance(password, str) or not conforms(password, PASSWORD):
         raise AccountError(f"The password must be {PASSWORD['x-rule']}.")
 
 
-def find_user(username):
+def find_user(username: object) -> User | None:
     """Return the user with this username (any case), or None."""
     if not isinstance(username, str):
         return None
     return User.objects(username_key=username.lower()).first()
 
 
-def create_user(username, email, password, *, rounds, is_superuser=False, is_active=True):
+def create_user(username: str, email: str, password: str, *, rounds: int,
+                is_superuser: bool = False, is_active: bool = True) -> User:
     """Create and return a user; AccountError if a rule fails, AccountConflict
     if the name or email is taken (the unique indexes decide, so two
     simultaneous requests cannot both win)."""
@@ -70,7 +75,8 @@ def create_user(username, email, password, *, rounds, is_superuser=False, is_act
     return user
 
 
-def set_password(user, password, *, rounds, keep_token=None):
+def set_password(user: User, password: str, *, rounds: int,
+                 keep_token: Token | None = None) -> None:
     """Change a password and revoke every token but ``keep_token``: whoever
     held the old password loses their sessions."""
     check_password_rules(password)
@@ -83,7 +89,7 @@ def set_password(user, password, *, rounds, keep_token=None):
     signal_user(user.id)  # streams on the revoked tokens end
 
 
-def set_email(user, email):
+def set_email(user: User, email: str) -> None:
     check_email(email)
     if email.lower() != user.email_key and User.objects(email_key=email.lower()).first():
         raise AccountConflict(f"Email {email!r} is already in use.")
@@ -96,7 +102,7 @@ def set_email(user, email):
         raise AccountConflict(f"Email {email!r} is already in use.") from None
 
 
-def lookup(username):
+def lookup(username: str) -> dict[str, Any]:
     """Return {_id, username} of the active user with this exact username (any
     case), for any signed-in user: nothing else about them."""
     user = find_user(username)
@@ -105,20 +111,21 @@ def lookup(username):
     return {"_id": user.id, "username": user.username}
 
 
-def list_users(after, limit):
+def list_users(after: ObjectId | None, limit: int) -> Page:
     """Return a Page of every account's profile (for admins)."""
     page = page_by_id(User.objects, after, limit)
     return Page([user.to_public() for user in page.items], page.next_after)
 
 
-def get_user(user_id):
+def get_user(user_id: ObjectId | None) -> User:
     user = User.objects(id=user_id).first() if user_id is not None else None
     if user is None:
         raise no_such("user")
     return user
 
 
-def update_user(admin, user_id, changes, *, rounds):
+def update_user(admin: User, user_id: ObjectId | None, changes: Mapping[str, Any], *,
+                rounds: int) -> User:
     """Enable, disable, promote, demote or reset an account (an admin's act).
 
     An admin cannot disable or demote themselves (someone must stay admin);
@@ -143,17 +150,17 @@ def update_user(admin, user_id, changes, *, rounds):
     return user
 
 
-def require_admin(user):
+def require_admin(user: User) -> None:
     if not user.is_superuser:
         raise Forbidden("Admin required.")
 
 
-def all_users():
+def all_users() -> Iterable[User]:
     """Return every account, by username (any case)."""
     return User.objects.order_by("username_key")
 
 
-def set_active(user, active):
+def set_active(user: User, active: bool) -> None:
     """Enable or disable an account; disabling revokes its tokens."""
     user.is_active = bool(active)
     user.save()
@@ -163,12 +170,12 @@ def set_active(user, active):
         signal_user(user.id)
 
 
-def set_superuser(user, is_superuser):
+def set_superuser(user: User, is_superuser: bool) -> None:
     """Make an account an admin, or a plain user again."""
     user.is_superuser = bool(is_superuser)
     user.save()
 
 
-def active_admins():
+def active_admins() -> int:
     """Return how many enabled admin accounts there are."""
     return User.objects(is_superuser=True, is_active=True).count()

@@ -12,10 +12,21 @@ from makechat.chat.rooms import Rooms
 from makechat.chat.streams import Streams
 from makechat.chat.watcher import RoomWatcher, WaitQuota
 from makechat.media import JSON_UTF8, json_handlers
-from makechat.throttle import Throttle
 from makechat.middleware import EnsureIndexes, JSONDiscipline, RequestId
-from makechat.resources import (docs, events, health, members, messages, openapi, rooms,
-                                 session, tokens, users, webclient)
+from makechat.resources import (
+    docs,
+    events,
+    health,
+    members,
+    messages,
+    openapi,
+    rooms,
+    session,
+    tokens,
+    users,
+    webclient,
+)
+from makechat.throttle import Throttle
 
 
 def create_app(config):

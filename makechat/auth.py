@@ -5,20 +5,35 @@ import hashlib
 import ipaddress
 import secrets
 import string
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any, Protocol, TypeVar
 
 import bcrypt
+from bson import ObjectId
 from mongoengine.errors import NotUniqueError
 
+from makechat.config import Config
 from makechat.exceptions import Conflict, no_such
 from makechat.models import KnownAddress, Token, User, signal_user, utcnow
 from makechat.paging import Page, page_by_id
-from makechat.throttle import Rule
+from makechat.throttle import Claims, Rule, Throttle
 
 TOKEN_ALPHABET = string.ascii_lowercase + string.digits
 TOKEN_LENGTH = 32  # 36**32, about 165 bits
 #: last_used is written at most this often per token, not on every request.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
+
+T = TypeVar("T")
+
+
+class Request(Protocol):
+    """What the core reads of an HTTP request (a falcon.Request, which the
+    core may not import): the peer's address and the headers."""
+
+    remote_addr: str | None
+
+    def get_header(self, name: str) -> str | None: ...
 
 
 def _prehash(password):
@@ -29,7 +44,7 @@ def _prehash(password):
     return base64.b64encode(digest)
 
 
-def offload(function, *args):
+def offload(function: Callable[..., T], *args: Any) -> T:
     """Run CPU-bound work (a bcrypt hash) off the event loop.
 
     Under gunicorn's gevent worker a bcrypt check would stop every other
@@ -57,20 +72,20 @@ def _check(password, hashed):
         return False
 
 
-def hash_password(password, rounds):
+def hash_password(password: str, rounds: int) -> str:
     """Return the bcrypt hash (str) of a password."""
     return offload(_hash, password, rounds)
 
 
-def check_password(password, hashed):
+def check_password(password: str, hashed: str) -> bool:
     """Return True if the password matches the stored hash."""
     return offload(_check, password, hashed)
 
 
-_DUMMY_HASHES = {}
+_DUMMY_HASHES: dict[int, str] = {}
 
 
-def burn_password_check(password, rounds):
+def burn_password_check(password: str, rounds: int) -> None:
     """Spend the time of a real check, so an unknown username answers as slowly
     as a known one (no user enumeration by timing)."""
     if rounds not in _DUMMY_HASHES:
@@ -78,7 +93,7 @@ def burn_password_check(password, rounds):
     check_password(password, _DUMMY_HASHES[rounds])
 
 
-def token_digest(secret):
+def token_digest(secret: str) -> str:
     """Return the hex SHA-256 of a token secret: what the database stores."""
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
@@ -86,7 +101,7 @@ def token_digest(secret):
 class TooManyTokens(Conflict):
     """The user already holds max_tokens_per_user tokens."""
 
-    def __init__(self, limit):
+    def __init__(self, limit: int) -> None:
         super().__init__(f"You hold {limit} tokens, the most allowed; revoke some with "
                          "DELETE /api/tokens/{token_id}.", title="Too many tokens")
         self.limit = limit
@@ -101,7 +116,8 @@ def _free_slot(user_id, limit, now):
     return next((slot for slot in range(limit) if slot not in used), None)
 
 
-def issue_token(user, name, *, max_tokens, expires_in=None, make_room=False):
+def issue_token(user: User, name: str, *, max_tokens: int, expires_in: float | None = None,
+                make_room: bool = False) -> tuple[Token, str]:
     """Create a token for a user; return (document, secret). The secret is
     shown to the client once and never stored.
 
@@ -129,13 +145,13 @@ def issue_token(user, name, *, max_tokens, expires_in=None, make_room=False):
     raise TooManyTokens(max_tokens)
 
 
-def list_tokens(user, after, limit):
+def list_tokens(user: User, after: ObjectId | None, limit: int) -> Page:
     """Return a Page of a user's tokens as shown to them (never a secret)."""
     page = page_by_id(Token.objects(owner=user.id), after, limit)
     return Page([token.to_public() for token in page.items], page.next_after)
 
 
-def revoke_token(user, token_id):
+def revoke_token(user: User, token_id: ObjectId | None) -> None:
     """Revoke one of the user's tokens; another user's token is no such token."""
     if token_id is None or not Token.objects(id=token_id, owner=user.id).delete():
         raise no_such("token")
@@ -151,7 +167,7 @@ def _revoke_stalest_login(user_id):
     return True
 
 
-def token_from_headers(req_get_header):
+def token_from_headers(req_get_header: Callable[[str], str | None]) -> str | None:
     """Return the secret of ``X-Auth-Token``, else of ``Authorization: Bearer``."""
     secret = req_get_header("X-Auth-Token")
     if secret:
@@ -163,7 +179,7 @@ def token_from_headers(req_get_header):
     return None
 
 
-def user_for_token(secret):
+def user_for_token(secret: object) -> tuple[User, Token] | tuple[None, None]:
     """Return (user, token) for a valid, unexpired secret of an active user,
     else (None, None).
 
@@ -189,7 +205,7 @@ class TrustedProxies:
     """Decide the client address of a request, believing X-Forwarded-For only
     when the direct peer is a configured reverse proxy."""
 
-    def __init__(self, spec):
+    def __init__(self, spec: str) -> None:
         self.networks = [ipaddress.ip_network(part.strip(), strict=False)
                          for part in spec.split(",") if part.strip()]
 
@@ -200,7 +216,7 @@ class TrustedProxies:
             return False
         return any(ip in network for network in self.networks)
 
-    def client_address(self, req):
+    def client_address(self, req: Request) -> str:
         address = req.remote_addr or "unknown"
         if not self._trusted(address):
             return address
@@ -227,7 +243,7 @@ class LoginLimiter:
     makechat.throttle), so the limits hold exactly under parallel requests;
     a successful login gives its slots back and clears its pair's count."""
 
-    def __init__(self, config, throttle):
+    def __init__(self, config: Config, throttle: Throttle) -> None:
         self.throttle = throttle
         window = config.login_window
         title = "Too many failed logins"
@@ -236,19 +252,19 @@ class LoginLimiter:
         self.address = Rule("login-addr", config.login_max_failures_per_address, window, title)
         self.known_for = timedelta(days=config.login_known_address_days)
 
-    def begin(self, username_key, address, user=None):
+    def begin(self, username_key: str, address: str, user: User | None = None) -> Claims:
         """Claim this attempt's slots; return Claims, or raise throttle.Refused."""
         pairs = [(self.pair, f"{username_key}|{address}"), (self.address, address)]
         if not (user is not None and self.is_known(user, address)):
             pairs.append((self.account, username_key))
         return self.throttle.claim(pairs)
 
-    def is_known(self, user, address):
+    def is_known(self, user: User, address: str) -> bool:
         since = utcnow() - self.known_for
         return KnownAddress.objects(user=user.id, address=address, last__gte=since).first() \
             is not None
 
-    def succeeded(self, claims, user, username_key, address):
+    def succeeded(self, claims: Claims, user: User, username_key: str, address: str) -> None:
         """The password was right: the attempt does not count, and the address
         becomes (or stays) known for the user."""
         claims.release()

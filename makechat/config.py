@@ -10,7 +10,9 @@ import configparser
 import dataclasses
 import os
 import textwrap
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, cast
 
 SECTION = "makechat"
 ENV_PREFIX = "MAKECHAT_"
@@ -24,7 +26,7 @@ class Setting:
     help: str
 
 
-def _bool(value):
+def _bool(value: object) -> bool:
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
@@ -35,7 +37,8 @@ def _bool(value):
     raise ValueError(f"not a boolean: {value!r}")
 
 
-def setting(default, help, *, choices=None, minimum=None, maximum=None):  # noqa: A002
+def setting(default: Any, help: str, *, choices: tuple[str, ...] | None = None,  # noqa: A002
+            minimum: float | None = None, maximum: float | None = None) -> Any:
     """Declare a setting: its default, what it means, and the values it takes
     (its type is the field's annotation; a number must be positive unless a
     range is given)."""
@@ -188,22 +191,25 @@ class Config:
             elif value <= 0:
                 raise ConfigError(f"{field.name} must be greater than zero")
 
-    def replace(self, **changes):
+    def replace(self, **changes: Any) -> "Config":
         """Return a copy with some settings changed (tests use this)."""
         return dataclasses.replace(self, **changes)
 
     @property
-    def registration_open(self):
+    def registration_open(self) -> bool:
         return self.registration == "open"
 
 
 #: Every setting as (name, type, default, help), in declaration order.
-SETTINGS = tuple(Setting(field.name, field.type, field.default, field.metadata["help"])
+# NOTE: field.type is the class itself (this module does not postpone its
+# annotations), which the cast tells mypy.
+SETTINGS = tuple(Setting(field.name, cast(type, field.type), field.default,
+                         field.metadata["help"])
                  for field in dataclasses.fields(Config) if "help" in field.metadata)
 _BY_NAME = {setting.name: setting for setting in SETTINGS}
 
 
-def _convert(setting, raw, where):
+def _convert(setting: Setting, raw: object, where: str) -> Any:
     try:
         if setting.type is bool:
             return _bool(raw)
@@ -213,7 +219,7 @@ def _convert(setting, raw, where):
                           f"not {raw!r}") from None
 
 
-def config_path(environ=None):
+def config_path(environ: Mapping[str, str] | None = None) -> Path | None:
     """Return the config file to read: $MAKECHAT_CONFIG, ~/makechat.conf, /etc/makechat/."""
     environ = os.environ if environ is None else environ
     if environ.get("MAKECHAT_CONFIG"):
@@ -224,7 +230,8 @@ def config_path(environ=None):
     return None
 
 
-def load_config(environ=None, path=None):
+def load_config(environ: Mapping[str, str] | None = None,
+                path: str | os.PathLike[str] | None = None) -> Config:
     """Build the Config from the INI file (if any), then MAKECHAT_* variables."""
     environ = os.environ if environ is None else environ
     path = Path(path) if path else config_path(environ)
@@ -251,7 +258,7 @@ def load_config(environ=None, path=None):
     return Config(source=source, **values)
 
 
-def example_config():
+def example_config() -> str:
     """Return the text of makechat.conf.example, every key with its default."""
     lines = [
         "# makechat configuration. Copy to ~/makechat.conf or /etc/makechat/makechat.conf,",

@@ -3,11 +3,17 @@
 import itertools
 import logging
 import threading
+from collections.abc import Callable
+from typing import Any
 
 import mongoengine
 import pymongo.errors
+from pymongo import MongoClient
+from pymongo.collection import Collection
+from pymongo.database import Database
 from pymongo.uri_parser import parse_uri
 
+from makechat.config import Config
 from makechat.models import ALL_DOCUMENTS
 
 log = logging.getLogger(__name__)
@@ -21,12 +27,12 @@ UNAVAILABLE_ERRORS = (
 )
 
 
-def database_name(uri):
+def database_name(uri: str) -> str:
     """Return the database named in a MongoDB URI, 'makechat' if none."""
     return parse_uri(uri).get("database") or "makechat"
 
 
-def connect(config, alias="default"):
+def connect(config: Config, alias: str = "default") -> MongoClient[Any]:
     """Connect mongoengine lazily: no network traffic until the first query."""
     timeout_ms = int(config.db_timeout * 1000)
     mongoengine.disconnect(alias=alias)
@@ -45,7 +51,7 @@ def connect(config, alias="default"):
     )
 
 
-def ensure_indexes():
+def ensure_indexes() -> None:
     """Bring stored documents up to the current schema, then create every
     declared index (both idempotent)."""
     migrate(mongoengine.get_db())
@@ -53,7 +59,7 @@ def ensure_indexes():
         document.ensure_indexes()
 
 
-def migrate(database):
+def migrate(database: Database[Any]) -> None:
     """Fill in what older versions did not store, so the unique indexes can
     be built: token slots, and look-alike-proof keys for room names and
     usernames. Each step only touches documents that need it."""
@@ -69,7 +75,7 @@ def migrate(database):
 
 
 
-def _number_token_slots(tokens):
+def _number_token_slots(tokens: Collection[Any]) -> None:
     owners = {}
     for token in tokens.find({"slot": {"$exists": False}}, {"owner": 1}).sort("_id", 1):
         owner = token["owner"]
@@ -80,14 +86,15 @@ def _number_token_slots(tokens):
         tokens.update_one({"_id": token["_id"]}, {"$set": {"slot": next(owners[owner])}})
 
 
-def _rekey(collection, field, key_field, make_key):
+def _rekey(collection: Collection[Any], field: str, key_field: str,
+           make_key: Callable[[str], str]) -> None:
     """Set key_field = make_key(field) where it differs. A key that another
     document holds (two old names that now count as look-alikes) gets the
     document's id appended, with a warning, so old data never blocks the
     unique index; the older document keeps the plain key."""
     documents = list(collection.find({}, {field: 1, key_field: 1}).sort("_id", 1))
     wanted = {document["_id"]: make_key(document.get(field, "")) for document in documents}
-    holders = {}
+    holders: dict[str, Any] = {}
     for document in documents:
         holders.setdefault(wanted[document["_id"]], document["_id"])
     for document in documents:
@@ -113,11 +120,11 @@ class IndexGate:
     """Ensure indexes once per process, retrying on later requests if the
     database was down when the process started."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._done = False
         self._lock = threading.Lock()
 
-    def ensure(self):
+    def ensure(self) -> None:
         if self._done:
             return
         with self._lock:
@@ -126,7 +133,7 @@ class IndexGate:
                 self._done = True
 
 
-def is_duplicate_key(error):
+def is_duplicate_key(error: BaseException) -> bool:
     """True if a write failed on a unique index.
 
     MongoDB says E11000 (DuplicateKeyError / NotUniqueError); FerretDB v1 says

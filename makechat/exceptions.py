@@ -13,7 +13,7 @@ class MakechatError(Exception):
 
     title = "Error"
 
-    def __init__(self, description, title=None):
+    def __init__(self, description: str, title: str | None = None) -> None:
         super().__init__(description)
         self.description = description
         if title is not None:
@@ -49,7 +49,8 @@ class TooMany(MakechatError):
 
     title = "Too many requests"
 
-    def __init__(self, description, title=None, retry_after=1):
+    def __init__(self, description: str, title: str | None = None,
+                 retry_after: float = 1) -> None:
         super().__init__(description, title)
         self.retry_after = retry_after
 
@@ -59,11 +60,12 @@ class Busy(MakechatError):
 
     title = "Busy"
 
-    def __init__(self, description, title=None, retry_after=1):
+    def __init__(self, description: str, title: str | None = None,
+                 retry_after: float = 1) -> None:
         super().__init__(description, title)
         self.retry_after = retry_after
 
 
-def no_such(what):
+def no_such(what: str) -> NotFound:
     """The one answer for a missing thing and for a thing one may not see."""
     return NotFound(f"No such {what}.")

@@ -8,8 +8,14 @@ only with options both MongoDB and FerretDB v1 support (plain and unique).
 from datetime import datetime, timezone
 
 from mongoengine import (
-    BooleanField, DateTimeField, DictField, Document, IntField, ObjectIdField,
-    StringField, queryset_manager,
+    BooleanField,
+    DateTimeField,
+    DictField,
+    Document,
+    IntField,
+    ObjectIdField,
+    StringField,
+    queryset_manager,
 )
 
 

@@ -24,6 +24,7 @@ import re
 import sys
 import unicodedata
 from pathlib import Path
+from typing import Any
 
 # -- character sets, from the Unicode database of this Python
 
@@ -89,19 +90,19 @@ NO_CONTROL_PATTERN = f"^[^{_CONTROL}]*$"
 VISIBLE_PATTERN = _VISIBLE_CHAR
 
 
-def name_schema(max_length, what="name"):
+def name_schema(max_length: int, what: str = "name") -> dict[str, Any]:
     return {"type": "string", "minLength": 1, "maxLength": max_length,
             "pattern": NAME_PATTERN,
             "x-rule": f"1 to {max_length} characters with at least one visible one, and no "
                       "control, format (zero-width, bidi) or private-use characters"}
 
 
-def text_schema(max_length, required_visible=True):
+def text_schema(max_length: int, required_visible: bool = True) -> dict[str, Any]:
     """Free text: no control characters but tab and newlines; with
     ``required_visible``, at least one character a reader can see."""
-    patterns = [{"pattern": NO_CONTROL_PATTERN}]
+    patterns: list[dict[str, str]] = [{"pattern": NO_CONTROL_PATTERN}]
     rule = f"at most {max_length} characters, no control characters but tab and newline"
-    schema = {"type": "string", "maxLength": max_length}
+    schema: dict[str, Any] = {"type": "string", "maxLength": max_length}
     if required_visible:
         patterns.append({"pattern": VISIBLE_PATTERN})
         schema["minLength"] = 1
@@ -114,7 +115,7 @@ def text_schema(max_length, required_visible=True):
     return schema
 
 
-def normalize_name(name):
+def normalize_name(name: str) -> str:
     """Return a name as it is stored: NFC, without outer whitespace."""
     return unicodedata.normalize("NFC", name).strip()
 
@@ -158,7 +159,7 @@ def _prototypes():
     return representative, expansions
 
 
-def skeleton(text):
+def skeleton(text: str) -> str:
     """Return the key under which look-alike names collide: case-folded, NFKC,
     whitespace runs as one space, then UTS #39's skeleton."""
     representative, expansions = _prototypes()

@@ -181,12 +181,10 @@ def _operation_id(route):
     return f"{route.method.lower()}_{name}"
 
 
-def build_operation(route, doc):
-    """Return the OpenAPI operation object of one route, from its declaration."""
+def _statuses(route, doc, params):
+    """Each status the operation answers, with its cause: the declared ones,
+    then those that its auth, path, method and parameters imply."""
     statuses = dict(doc.responses)
-    body_schema = doc.body_schema(route.resource)
-    params = {param.name: param for param in doc.query_params(route.resource)}
-
     if doc.auth != "none":
         statuses.setdefault(401, GENERIC_CAUSES[401])
     if doc.auth == "admin":
@@ -206,37 +204,27 @@ def build_operation(route, doc):
         statuses.setdefault(503, GENERIC_CAUSES[503])
     if not any(200 <= status < 300 for status in statuses):
         statuses[200] = "ok"
+    return statuses
 
+
+def _responses(statuses, doc):
     responses = {}
-    schemas = doc.schemas
     for status in sorted(statuses):
         response = {"description": f"{_reason(status)}: {statuses[status]}"}
         if status >= 400:
             response["content"] = _json_content("Error")
-        elif status in schemas:
-            response["content"] = _json_content(schemas[status])
+        elif status in doc.schemas:
+            response["content"] = _json_content(doc.schemas[status])
         if 200 <= status < 300 and doc.response_headers:
             response["headers"] = doc.response_headers
         if status in (429, 503):
             response["headers"] = {"Retry-After": {"description": "Seconds to wait.",
                                                    "schema": {"type": "integer"}}}
         responses[str(status)] = response
+    return responses
 
-    operation = {
-        "operationId": _operation_id(route),
-        "summary": doc.summary,
-        "responses": responses,
-    }
-    # The responder's docstring says what it does; the table may add a note.
-    first = inspect.getdoc(route.source_function) or operation["summary"] + "."
-    description = "\n\n".join(text for text in (first, doc.description) if text)
-    if description:
-        operation["description"] = description
-    if doc.tag:
-        operation["tags"] = [doc.tag]
-    operation["security"] = [{"token": []}, {"bearer": []}] if doc.auth != "none" else []
-    # Who may call it, as declared: "none", "token" or "admin".
-    operation["x-auth"] = doc.auth
+
+def _parameters(route, params, doc):
     parameters = [{"name": name, "in": "path", "required": True,
                    "schema": {"type": "string", "pattern": ID_TEXT_PATTERN},
                    "description": f"The id of the {name.rsplit('_', 1)[0]} (24 hex digits, "
@@ -250,6 +238,29 @@ def build_operation(route, doc):
         parameters.append(entry)
     for name, header in doc.headers.items():
         parameters.append({"name": name, "in": "header", "required": False, **header})
+    return parameters
+
+
+def build_operation(route, doc):
+    """Return the OpenAPI operation object of one route, from its declaration."""
+    body_schema = doc.body_schema(route.resource)
+    params = {param.name: param for param in doc.query_params(route.resource)}
+    operation = {
+        "operationId": _operation_id(route),
+        "summary": doc.summary,
+        "responses": _responses(_statuses(route, doc, params), doc),
+    }
+    # The responder's docstring says what it does; the table may add a note.
+    first = inspect.getdoc(route.source_function) or operation["summary"] + "."
+    description = "\n\n".join(text for text in (first, doc.description) if text)
+    if description:
+        operation["description"] = description
+    if doc.tag:
+        operation["tags"] = [doc.tag]
+    operation["security"] = [{"token": []}, {"bearer": []}] if doc.auth != "none" else []
+    # Who may call it, as declared: "none", "token" or "admin".
+    operation["x-auth"] = doc.auth
+    parameters = _parameters(route, params, doc)
     if parameters:
         operation["parameters"] = parameters
     if body_schema is not None:

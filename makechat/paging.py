@@ -3,7 +3,7 @@
 The HTTP side (reading ``limit`` and ``after``, announcing the next page in
 a ``Link`` header) is in ``makechat.resources.operation``."""
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -12,11 +12,11 @@ MAX_LIMIT = 200
 class Page(NamedTuple):
     """One page of a listing, and the cursor of the next page (None: last page)."""
 
-    items: list
-    next_after: object = None
+    items: list[Any]
+    next_after: Any = None
 
 
-def page_by_id(queryset, after, limit):
+def page_by_id(queryset: Any, after: Any, limit: int) -> Page:
     """Return the Page of a queryset ordered by _id, after the id ``after``."""
     if after is not None:
         queryset = queryset.filter(id__gt=after)

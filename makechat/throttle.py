@@ -17,9 +17,12 @@ race-safe.
 
 import dataclasses
 import math
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
 
 from bson import ObjectId
+from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
 from makechat.exceptions import TooMany
@@ -40,7 +43,7 @@ class Rule:
 class Refused(TooMany):
     """Every slot of a key is held; ``retry_after`` seconds until one frees."""
 
-    def __init__(self, rule, retry_after):
+    def __init__(self, rule: Rule, retry_after: int) -> None:
         super().__init__(f"{rule.title.rstrip('.')}; try again in {retry_after} seconds.",
                          title=rule.title, retry_after=retry_after)
         self.rule = rule
@@ -49,11 +52,11 @@ class Refused(TooMany):
 class Claims:
     """The slots one attempt holds, to keep (the attempt counts) or release."""
 
-    def __init__(self, collection, ids):
+    def __init__(self, collection: Collection[Any], ids: list[ObjectId]) -> None:
         self.collection = collection
         self.ids = ids
 
-    def release(self):
+    def release(self) -> None:
         """Give the slots back: the attempt does not count (it succeeded)."""
         if self.ids:
             self.collection.delete_many({"_id": {"$in": self.ids}})
@@ -64,10 +67,10 @@ class Throttle:
     """Claim slots for several keys at once; all or nothing."""
 
     @property
-    def collection(self):
+    def collection(self) -> Collection[Any]:
         return Attempt._get_collection()
 
-    def claim(self, pairs):
+    def claim(self, pairs: Iterable[tuple[Rule, str]]) -> Claims:
         """Claim one slot for each (rule, value); return Claims, or raise Refused
         (holding nothing) if any key has no free slot."""
         now = utcnow()
@@ -76,10 +79,11 @@ class Throttle:
         expired = [{"key": key, "at": {"$lt": now - timedelta(seconds=rule.window)}}
                    for key, rule in keys.items()]
         self.collection.delete_many({"$or": expired})
-        held = {key: {} for key in keys}
-        for doc in self.collection.find({"key": {"$in": list(keys)}}, {"key": 1, "slot": 1, "at": 1}):
+        held: dict[str, dict[int, datetime]] = {key: {} for key in keys}
+        for doc in self.collection.find({"key": {"$in": list(keys)}},
+                                        {"key": 1, "slot": 1, "at": 1}):
             held[doc["key"]][doc["slot"]] = doc["at"]
-        taken = []
+        taken: list[ObjectId] = []
         for key, rule in keys.items():
             slot_id = self._claim_one(key, rule, held[key], now)
             if slot_id is None:
@@ -88,7 +92,8 @@ class Throttle:
             taken.append(slot_id)
         return Claims(self.collection, taken)
 
-    def _claim_one(self, key, rule, held, now):
+    def _claim_one(self, key: str, rule: Rule, held: dict[int, datetime],
+                   now: datetime) -> ObjectId | None:
         for slot in range(rule.limit):
             if slot in held:
                 continue
@@ -101,18 +106,18 @@ class Throttle:
         return None
 
     @staticmethod
-    def _retry_after(rule, held, now):
+    def _retry_after(rule: Rule, held: dict[int, datetime], now: datetime) -> int:
         if not held:
             return 1  # every slot was taken by requests running right now
         oldest = min(held.values())
         remaining = (oldest + timedelta(seconds=rule.window) - now).total_seconds()
         return max(1, math.ceil(remaining))
 
-    def forget(self, rule, value):
+    def forget(self, rule: Rule, value: str) -> None:
         """Drop every counted attempt of a key (a successful login resets its pair)."""
         self.collection.delete_many({"key": f"{rule.kind}:{value}"})
 
-    def count(self, rule, value):
+    def count(self, rule: Rule, value: str) -> int:
         """Return how many attempts of a key are counted now (tests, admin tools)."""
         since = utcnow() - timedelta(seconds=rule.window)
         return self.collection.count_documents({"key": f"{rule.kind}:{value}",

@@ -6,6 +6,8 @@ documented contract and the enforced one are one object.
 
 import functools
 import re
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import jsonschema
 import jsonschema.validators
@@ -51,12 +53,12 @@ Validator = jsonschema.validators.extend(jsonschema.Draft202012Validator,
                                          {"pattern": _pattern})
 
 
-def conforms(value, schema):
+def conforms(value: object, schema: Mapping[str, Any]) -> bool:
     """Return True if a single value matches a field schema (the CLI's check)."""
     return Validator(schema).is_valid(value)
 
 
-def object_schema(properties, required=()):
+def object_schema(properties: dict[str, Any], required: Iterable[str] = ()) -> dict[str, Any]:
     """Return the schema of a JSON object with exactly these properties."""
     return {"type": "object", "properties": properties,
             "required": list(required), "additionalProperties": False}
@@ -83,7 +85,7 @@ def _describe(error, schema):
     return f"The '{name}' parameter is invalid: {error.message}."
 
 
-def validate(body, schema):
+def validate(body: dict[str, Any] | None, schema: Mapping[str, Any]) -> dict[str, Any]:
     """Return the body if it matches the schema, else raise Invalid saying why.
 
     Missing fields are reported first (the manual's "Missing parameter"),

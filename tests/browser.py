@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -106,7 +107,7 @@ class Browser:
                 try:
                     if text in element.text:
                         return element
-                except Exception:   # a stale element: the page re-rendered it
+                except WebDriverException:   # a stale element: the page re-rendered it
                     continue
             return False
         return self.wait(timeout).until(matching, f"no {css!r} contains {text!r}")

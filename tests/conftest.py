@@ -11,13 +11,16 @@ import pymongo
 import pytest
 import webtest
 
+from devdb.database import DatabaseServer
+from makechat import db
 from makechat.app import create_app
 from makechat.config import Config
-from makechat.devdb import DatabaseServer
-from makechat import db
 from makechat.db import database_name
-
 from tests import factories
+
+# NOTE: the fixture lives here, not in the modules that use it, where each test
+# taking it would read to pyflakes as redefining the imported name.
+from tests.commandlog import commands  # noqa: F401 - a fixture
 
 TEST_DB = "makechat_test"
 

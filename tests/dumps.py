@@ -23,7 +23,8 @@ def populate(raw_db, make_user):
     zoe = make_user("zoe")
     room_id = ObjectId()
     raw_db.rooms.insert_one({
-        "_id": room_id, "name": "Café ☕", "name_key": skeleton("Café ☕"), "topic": "日本語 topic",
+        "_id": room_id, "name": "Café ☕", "name_key": skeleton("Café ☕"),
+        "topic": "日本語 topic",
         "is_open": True, "is_visible": False, "created": NOW, "created_by": admin.id,
         "last_seq": Int64(2**40 + 3), "committed_seq": 2**31 - 1, "seq_at": NOW})
     raw_db.members.insert_many([

@@ -46,7 +46,8 @@ class ApiClient:
         return merged
 
     def get(self, path, params=None, headers=None):
-        return self.app.get(path, params=params, headers=self._headers(headers), expect_errors=True)
+        return self.app.get(path, params=params, headers=self._headers(headers),
+                            expect_errors=True)
 
     def delete(self, path, headers=None):
         return self.app.delete(path, headers=self._headers(headers), expect_errors=True)

@@ -11,7 +11,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from makechat.devdb import free_port
+from devdb.database import free_port
 
 BIN = Path(sys.executable).parent
 

@@ -37,3 +37,21 @@ def test_the_core_never_imports_the_web_layer():
                     "makechat.app", "makechat.errors", "makechat.middleware", "makechat.hooks"):
                 offenders.append(f"{path.name}: {name}")
     assert offenders == []
+
+
+#: Lines a module may have before it must say at its top why it is longer.
+MAX_LINES = 320
+LONG_REASON = "NOTE: long"
+
+
+def test_no_module_is_long_without_saying_why():
+    """Issue 11: a module does one thing, in about 300 lines at most; one that
+    is longer says why in its first lines ("NOTE: long because ...")."""
+    offenders = []
+    for path in sorted(PACKAGE.rglob("*")):
+        if path.suffix not in (".py", ".js", ".css", ".html") or "__pycache__" in path.parts:
+            continue
+        lines = path.read_text(encoding="utf-8").splitlines()
+        if len(lines) > MAX_LINES and LONG_REASON not in "\n".join(lines[:30]):
+            offenders.append(f"{path.relative_to(PACKAGE)}: {len(lines)} lines")
+    assert offenders == []

@@ -24,6 +24,7 @@ def strict_app(config):
         login_max_failures_per_user_address=3, login_max_failures_per_user=5)))
 
 
+@pytest.mark.slow
 def test_parallel_wrong_logins_check_exactly_the_limit(config, make_user):
     """300 wrong passwords at once from one address: exactly 10 are checked
     (401), every other one is refused before bcrypt runs (429)."""
@@ -67,6 +68,7 @@ def test_unknown_username_is_throttled_like_a_known_one(strict_app):
     assert statuses == [401, 401, 401, 429]
 
 
+@pytest.mark.slow
 def test_bcrypt_runs_off_the_event_loop(config, make_user):
     """While two logins whose hash costs over a second each are checked, a
     health check on the same gevent worker answers at once. On the event

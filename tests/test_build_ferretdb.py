@@ -4,7 +4,12 @@ import os
 import subprocess
 from pathlib import Path
 
-from makechat.devdb import BUILD_SCRIPT, FERRETDB_VERSION, ferretdb_binary
+import pytest
+
+from devdb.database import BUILD_SCRIPT, FERRETDB_VERSION, ferretdb_binary
+
+# `pytest -m "not slow"` leaves these out: they run the build script hundreds of times.
+pytestmark = pytest.mark.slow
 
 
 def path_without_go():

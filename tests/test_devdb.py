@@ -1,4 +1,4 @@
-"""makechat/devdb.py: `make run`'s launcher, as real processes on real ports."""
+"""devdb/run.py: `make run`'s launcher, as real processes on real ports."""
 
 import configparser
 import os
@@ -14,14 +14,19 @@ from pathlib import Path
 
 import pytest
 
-from makechat.devdb import RunLock, free_port, port_is_free
+from devdb.database import free_port, port_is_free
+from devdb.run import RunLock
 from tests.live import http
+
+# `pytest -m "not slow"` leaves these out: each starts `make run`'s launcher,
+# a database and a server.
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 class Launcher:
-    """`python -m makechat.devdb`, as `make run` starts it, from the checkout,
+    """`python -m devdb`, as `make run` starts it, from the checkout,
     in a session of its own so that stop() can signal it as a terminal's
     Ctrl-C does (the launcher, the server and its workers at once)."""
 
@@ -29,7 +34,7 @@ class Launcher:
         self.var = Path(var)
         self.log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "makechat.devdb", "--var", str(var), *args], cwd=ROOT,
+            [sys.executable, "-m", "devdb", "--var", str(var), *args], cwd=ROOT,
             env=dict(os.environ, **(environ or {})), stdout=self.log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, text=True, start_new_session=True)
 

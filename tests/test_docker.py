@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from devdb.database import free_port
 from makechat.config import load_config
-from makechat.devdb import free_port
 from makechat.resources.webclient import CONTENT_SECURITY_POLICY
 from tests.live import LiveServer
 
@@ -151,7 +151,7 @@ def test_image_copies_only_files_in_the_build_context(dockerfile):
 def test_dockerignore_keeps_secrets_and_bulk_out():
     for path in (".git", ".venv", "tests", "var", "makechat/__pycache__", "makechat.conf"):
         assert dockerignored(path), path
-    for path in ("setup.py", "README.rst", "makechat/app.py", "makechat/web/index.html",
+    for path in ("pyproject.toml", "README.rst", "makechat/app.py", "makechat/web/index.html",
                  "docker/makechat/makechat.conf"):
         assert not dockerignored(path), path
 
@@ -168,6 +168,7 @@ def healthcheck_command():
     return json.loads(healthcheck.split(" CMD ", 1)[1])
 
 
+@pytest.mark.slow
 def test_backend_healthcheck_passes_against_serve(config):
     command = healthcheck_command()
     assert command[0] == "python" and "/api/health" in command[-1]
@@ -312,6 +313,7 @@ def web(config, tmp_path):
     backend.stop()
 
 
+@pytest.mark.slow
 @needs_nginx
 def test_web_serves_client_under_makechat(web):
     status, headers, body = web.get("/makechat/")
@@ -323,6 +325,7 @@ def test_web_serves_client_under_makechat(web):
         assert web.get(f"/makechat/assets/{path.name}")[0] == 200, path.name
 
 
+@pytest.mark.slow
 @needs_nginx
 def test_web_sends_the_same_page_headers_as_serve(web):
     _, headers, _ = web.get("/makechat/")
@@ -330,6 +333,7 @@ def test_web_sends_the_same_page_headers_as_serve(web):
     assert headers["Referrer-Policy"] == "no-referrer"
 
 
+@pytest.mark.slow
 @needs_nginx
 def test_web_serves_admin_page_at_manuals_address(web):
     status, _, body = web.get("/makechat/admin")
@@ -337,6 +341,7 @@ def test_web_serves_admin_page_at_manuals_address(web):
     assert body == (ROOT / "makechat" / "web" / "admin.html").read_text()
 
 
+@pytest.mark.slow
 @needs_nginx
 def test_web_proxies_api_with_request_id(web):
     status, headers, body = web.get("/api/health", {"X-Request-Id": "through-nginx-1"})
@@ -344,6 +349,7 @@ def test_web_proxies_api_with_request_id(web):
     assert headers["X-Request-Id"] == "through-nginx-1"
 
 
+@pytest.mark.slow
 @needs_nginx
 def test_web_api_backend_down_returns_json_503(web):
     web.backend.stop()
@@ -352,6 +358,7 @@ def test_web_api_backend_down_returns_json_503(web):
     assert set(json.loads(body)) == {"title", "description"}
 
 
+@pytest.mark.slow
 @needs_nginx
 def test_maintenance_on_serves_503_page_and_json(web):
     result = web.maintenance("on")
@@ -365,6 +372,7 @@ def test_maintenance_on_serves_503_page_and_json(web):
     assert web.maintenance("status").stdout.strip() == "maintenance is on"
 
 
+@pytest.mark.slow
 @needs_nginx
 def test_maintenance_off_restores_service(web):
     web.maintenance("on")
@@ -377,6 +385,7 @@ def test_maintenance_off_restores_service(web):
     assert web.maintenance("status").stdout.strip() == "maintenance is off"
 
 
+@pytest.mark.slow
 @needs_nginx
 def test_maintenance_keeps_old_state_when_nginx_rejects(web, tmp_path):
     environ = dict(os.environ, MAKECHAT_NGINX=f"{NGINX} -c {tmp_path}/missing.conf",
@@ -393,6 +402,7 @@ def test_web_passes_the_event_stream_unbuffered(web, make_user):
     """An event posted after the stream opened reaches the client through
     nginx while the stream stays open (a buffered proxy would hold it)."""
     import http.client as httpclient
+
     from tests.live import http
     admin = make_user(admin=True)
     _, _, room = http("POST", web.backend.url + "/api/rooms", {"name": "via nginx"},

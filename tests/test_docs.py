@@ -25,6 +25,10 @@ from makechat.auth import check_password  # noqa: E402
 from makechat.cli import Env  # noqa: E402
 from makechat.models import User  # noqa: E402
 
+# `pytest -m "not slow"` leaves these out: they build the site with Sphinx
+# and replay every example of the API page.
+pytestmark = pytest.mark.slow
+
 API_PAGE = DOCS / "api.rst"
 #: Response headers a page may show; the replay checks they are sent.
 SHOWN_HEADERS = ("Location", "Link", "Allow", "Retry-After", "Idempotent-Replayed")

@@ -38,8 +38,8 @@ def test_room_events_list_every_change_in_order(api, admin, bob, room):
     a.patch(f"/api/rooms/{room}", {"topic": "Anything goes"})
     page = events(b, room)
     assert [event["type"] for event in page["events"]] == [
-        "member.joined", "member.joined", "message", "message.edited", "message", "message.deleted",
-        "room.updated"]
+        "member.joined", "member.joined", "message", "message.edited", "message",
+        "message.deleted", "room.updated"]
     assert [event["seq"] for event in page["events"]] == list(range(1, 8))
     assert page["cursor"] == 7
     assert page["events"][-1]["data"] == {"topic": "Anything goes"}

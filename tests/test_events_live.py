@@ -174,6 +174,73 @@ def test_revoked_token_ends_its_stream(server, room):
         stream.close()
 
 
+class Busy:
+    """A room with writers and followers on two server processes."""
+
+    def __init__(self, servers, room_id, starts, rng):
+        self.servers, self.room_id, self.starts, self.rng = servers, room_id, starts, rng
+        self.done = threading.Event()
+        self.seen = {user_id: [] for user_id in starts}
+
+    def write(self, user, index):
+        """Post 15 messages, edit every fourth, delete every fifth's predecessor."""
+        mine = []
+        for number in range(15):
+            server = self.servers[(index + number) % 2]
+            _, _, posted = http("POST", server.url + "/api/messages",
+                                {"room": self.room_id, "text": f"w{index}-{number}"},
+                                token=user.secret)
+            mine.append(posted["_id"]["$oid"])
+            if number % 4 == 1:
+                http("PATCH", server.url + f"/api/messages/{mine[-1]}",
+                     {"text": f"w{index}-{number} (edited)"}, token=user.secret)
+            if number % 5 == 2:
+                http("DELETE", server.url + f"/api/messages/{mine[-2]}", token=user.secret)
+
+    def record(self, user, event):
+        if event.get("seq") is not None:
+            self.seen[user.id].append((event["seq"], event["type"]))
+
+    def follow_sse(self, user, server_index):
+        """Read a few events, drop the connection, resume on the other server."""
+        cursor = self.starts[user.id]
+        while True:
+            stream = SSE(self.servers[server_index % 2].port, user.secret, last_id=cursor)
+            try:
+                stream.next()  # stream.ready
+                taken, wanted = 0, self.rng.randint(3, 12)
+                while taken < wanted:
+                    event = stream.next(comments=True)
+                    if event is None:  # idle: a heartbeat
+                        if self.done.is_set():
+                            break
+                        continue
+                    self.record(user, event)
+                    cursor, taken = stream.last_id, taken + 1
+            except (EOFError, OSError, TimeoutError):
+                pass
+            finally:
+                stream.close()
+            server_index += 1
+            if self.done.is_set() and _caught_up(self.servers[0], user, cursor, self.room_id):
+                return
+
+    def follow_poll(self, user, server_index):
+        """Long-poll, switching servers at random."""
+        cursor = self.starts[user.id]
+        while True:
+            server = self.servers[server_index % 2]
+            server_index += self.rng.randint(0, 1)
+            _, _, page = http("GET", server.url + f"/api/events?cursor={cursor}&wait=1",
+                              token=user.secret)
+            for event in page["events"]:
+                self.record(user, event)
+            cursor = page["cursor"]
+            if self.done.is_set() and not page["events"] and \
+                    _caught_up(self.servers[0], user, cursor, self.room_id):
+                return
+
+
 def test_followers_that_drop_and_resume_see_identical_gapless_logs(config, make_user):
     """Four writers post, edit and delete across two server processes (two
     workers each) while two SSE followers and two long-poll followers
@@ -186,108 +253,50 @@ def test_followers_that_drop_and_resume_see_identical_gapless_logs(config, make_
     admin = make_user(admin=True)
     writers = [make_user() for _ in range(4)]
     followers = [make_user() for _ in range(4)]
-    rng = random.Random(20261201)
     with LiveServer(environ) as first, LiveServer(environ) as second:
-        servers = [first, second]
         _, _, created = http("POST", first.url + "/api/rooms", {"name": "busy"},
                              token=admin.secret)
         room_id = created["_id"]["$oid"]
         for user in writers + followers:
             http("POST", second.url + "/api/members", {"room": room_id}, token=user.secret)
-        starts = {}
-        for user in followers:
-            _, _, start = http("GET", first.url + "/api/events?cursor=", token=user.secret)
-            starts[user.id] = start["cursor"]
-        done = threading.Event()
-        seen = {user.id: [] for user in followers}
-
-        def write(user, index):
-            mine = []
-            for number in range(15):
-                server = servers[(index + number) % 2]
-                _, _, posted = http("POST", server.url + "/api/messages",
-                                    {"room": room_id, "text": f"w{index}-{number}"},
-                                    token=user.secret)
-                mine.append(posted["_id"]["$oid"])
-                if number % 4 == 1:
-                    http("PATCH", server.url + f"/api/messages/{mine[-1]}",
-                         {"text": f"w{index}-{number} (edited)"}, token=user.secret)
-                if number % 5 == 2:
-                    http("DELETE", server.url + f"/api/messages/{mine[-2]}", token=user.secret)
-
-        def follow_sse(user, server_index):
-            cursor = starts[user.id]
-            while True:
-                stream = SSE(servers[server_index % 2].port, user.secret, last_id=cursor)
-                try:
-                    stream.next()  # stream.ready
-                    taken, wanted = 0, rng.randint(3, 12)  # then drop the connection
-                    while taken < wanted:
-                        event = stream.next(comments=True)
-                        if event is None:  # idle: a heartbeat
-                            if done.is_set():
-                                break
-                            continue
-                        if event.get("seq") is not None:
-                            seen[user.id].append((event["seq"], event["type"]))
-                        cursor = stream.last_id
-                        taken += 1
-                except (EOFError, OSError, TimeoutError):
-                    pass
-                finally:
-                    stream.close()
-                server_index += 1
-                if done.is_set() and _caught_up(servers[0], user, cursor, room_id):
-                    return
-
-        def follow_poll(user, server_index):
-            cursor = starts[user.id]
-            while True:
-                server = servers[server_index % 2]
-                server_index += rng.randint(0, 1)
-                _, _, page = http("GET", server.url + f"/api/events?cursor={cursor}&wait=1",
-                                  token=user.secret)
-                for event in page["events"]:
-                    if event.get("seq") is not None:
-                        seen[user.id].append((event["seq"], event["type"]))
-                cursor = page["cursor"]
-                if done.is_set() and not page["events"] and \
-                        _caught_up(servers[0], user, cursor, room_id):
-                    return
-
-        threads = [threading.Thread(target=write, args=(user, n)) for n, user in
-                   enumerate(writers)]
-        threads += [threading.Thread(target=follow_sse, args=(user, n)) for n, user in
-                    enumerate(followers[:2])]
-        threads += [threading.Thread(target=follow_poll, args=(user, n)) for n, user in
-                    enumerate(followers[2:])]
-        for thread in threads:
+        starts = {user.id: http("GET", first.url + "/api/events?cursor=",
+                                token=user.secret)[2]["cursor"] for user in followers}
+        busy = Busy([first, second], room_id, starts, random.Random(20261201))
+        writing = [threading.Thread(target=busy.write, args=(user, n))
+                   for n, user in enumerate(writers)]
+        following = [threading.Thread(target=busy.follow_sse, args=(user, n))
+                     for n, user in enumerate(followers[:2])]
+        following += [threading.Thread(target=busy.follow_poll, args=(user, n))
+                      for n, user in enumerate(followers[2:])]
+        for thread in writing + following:
             thread.start()
-        for thread in threads[:4]:
+        for thread in writing:
             thread.join(timeout=240)
-        done.set()
-        for thread in threads[4:]:
+        busy.done.set()
+        for thread in following:
             thread.join(timeout=120)
             assert not thread.is_alive()
         _, _, log = http("GET", first.url + f"/api/rooms/{room_id}/events?after=0&limit=200",
                          token=admin.secret)
         whole = [(event["seq"], event["type"]) for event in log["events"]]
-        before_start = {user.id: _seq_of(starts[user.id]) for user in followers}
         for user in followers:
-            expected = [entry for entry in whole if entry[0] > before_start[user.id]]
-            assert seen[user.id] == expected, user.username
-        assert sum(kind == "message" for _, kind in whole) == 60
-        assert sum(kind == "message.edited" for _, kind in whole) == 16
-        assert sum(kind == "message.deleted" for _, kind in whole) == 12
-        # unread counts agree with a recount from history
+            assert busy.seen[user.id] == [entry for entry in whole
+                                          if entry[0] > _seq_of(starts[user.id])], user.username
+        kinds = [kind for _, kind in whole]
+        assert (kinds.count("message"), kinds.count("message.edited"),
+                kinds.count("message.deleted")) == (60, 16, 12)
         for user in writers + followers:
-            _, _, rooms = http("GET", first.url + "/api/rooms", token=user.secret)
-            shown = [room for room in rooms if room["_id"]["$oid"] == room_id][0]
-            _, _, history = http("GET", second.url + f"/api/messages?room={room_id}&limit=200",
-                                 token=user.secret)
-            recount = sum(message["seq"] > shown["read_seq"] and
-                          message["author"]["$oid"] != str(user.id) for message in history)
-            assert shown["unread"] == recount
+            assert_unread_is_a_recount(first, second, user, room_id)
+
+
+def assert_unread_is_a_recount(first, second, user, room_id):
+    _, _, rooms = http("GET", first.url + "/api/rooms", token=user.secret)
+    shown = [room for room in rooms if room["_id"]["$oid"] == room_id][0]
+    _, _, history = http("GET", second.url + f"/api/messages?room={room_id}&limit=200",
+                         token=user.secret)
+    recount = sum(message["seq"] > shown["read_seq"] and
+                  message["author"]["$oid"] != str(user.id) for message in history)
+    assert shown["unread"] == recount
 
 
 def _seq_of(cursor):

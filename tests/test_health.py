@@ -2,12 +2,12 @@
 
 import time
 
+import webtest
+
+from devdb.database import free_port
 from makechat import __version__
 from makechat.app import create_app
-from makechat.devdb import free_port
 from makechat.resources.health import HealthResource
-
-import webtest
 
 
 def test_health_database_up_returns_ok(app):

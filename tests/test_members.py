@@ -185,10 +185,12 @@ def test_member_cannot_promote_self_403(api, admin, bob):
 # -- races and names (issues 9 and 16)
 
 
+@pytest.mark.slow
 def test_owners_demoting_each_other_at_once_leave_an_owner(config, make_user):
     """Ten rooms, two owners each, who demote each other at the same moment
     through a two-worker server: every room still has an owner."""
     import threading
+
     from makechat.models import Member
     from tests.live import LiveServer, http
     admin, first, second = make_user(admin=True), make_user(), make_user()

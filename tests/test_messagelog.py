@@ -7,7 +7,6 @@ import pytest
 
 from makechat.chat.messagelog import WALK_LIMIT, MessageStore
 from makechat.models import Member, Message, Room
-from tests.commandlog import commands  # noqa: F401 (fixture)
 
 
 @pytest.fixture

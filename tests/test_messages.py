@@ -297,7 +297,7 @@ def _last_seq(room_id):
 
 def test_post_lone_surrogate_400_spends_no_seq(app, bob, room_id):
     before = _last_seq(room_id)
-    raw = ('{"room": "%s", "text": "\\ud800"}' % room_id).encode()
+    raw = f'{{"room": "{room_id}", "text": "\\ud800"}}'.encode()
     resp = app.post("/api/messages", raw, headers={"Content-Type": "application/json",
                                                    "X-Auth-Token": bob.secret},
                     expect_errors=True)
@@ -308,12 +308,13 @@ def test_post_lone_surrogate_400_spends_no_seq(app, bob, room_id):
 def test_post_failing_insert_gives_its_seq_back(config, bob, room_id, raw_db):
     """Whatever makes the database refuse a message after its number was taken,
     the number is filled with a tombstone at once: followers never stall."""
-    from makechat.chat.messagelog import MessageStore
     from bson import ObjectId
+
+    from makechat.chat.messagelog import MessageStore
     store = MessageStore(config.gap_timeout)
     spent = _last_seq(room_id) + 1
     # BSON cannot hold a lone surrogate: the driver refuses the insert.
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017 - whatever the refusal, as the docstring says
         store.post(ObjectId(room_id), bob, "\ud800")
     assert store.mark(ObjectId(room_id)) == _last_seq(room_id) == spent
     tombstone = raw_db.messages.find_one({"room": ObjectId(room_id), "seq": spent})

@@ -9,6 +9,9 @@ import pytest
 
 from tests.live import LiveServer, http
 
+# `pytest -m "not slow"` leaves these out: they start `makechat serve` processes.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def servers(config):

@@ -1,4 +1,5 @@
-"""The JSON discipline every /api route follows, and request ids."""
+"""The JSON discipline every /api route follows (makechat/middleware.py, with
+the body reading of makechat/bodies.py), and request ids."""
 
 import pytest
 
@@ -154,6 +155,7 @@ def _chunked(body):
     return f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
 
 
+@pytest.mark.slow
 def test_chunked_body_is_read(live, make_user):
     import json
     user = make_user("alice", admin=True)
@@ -166,8 +168,10 @@ def test_chunked_body_is_read(live, make_user):
     assert b'"name": "chunked room"' in reply
 
 
+@pytest.mark.slow
 def test_chunked_patch_is_applied_not_ignored(live, make_user, api):
     import json
+
     from makechat.models import Room
     user = make_user("alice", admin=True)
     room_id = api.as_user(user).post("/api/rooms", {"name": "before"}).json["_id"]["$oid"]
@@ -180,14 +184,16 @@ def test_chunked_patch_is_applied_not_ignored(live, make_user, api):
     assert Room.objects.get(id=room_id).name == "after"
 
 
+@pytest.mark.slow
 def test_chunked_body_over_max_body_413(live, config):
     body = b'{"username": "' + b"a" * config.max_body + b'", "password": "x"}'
     reply = _exchange(live.port, (
-        "POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n").encode() + _chunked(body))
+        b"POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n") + _chunked(body))
     assert reply.startswith(b"HTTP/1.1 413 "), reply[:300]
 
 
+@pytest.mark.slow
 def test_slow_body_gets_408_and_the_connection_closes(live):
     """Headers, then a trickle: the body must arrive within body_timeout (2 s
     here). The bound is the point, so it is checked, generously."""
@@ -208,6 +214,7 @@ def test_slow_body_gets_408_and_the_connection_closes(live):
     assert time.monotonic() - started < 20
 
 
+@pytest.mark.slow
 def test_too_many_bodies_from_one_address_429(live):
     """Beyond max_body_reads_per_address bodies in flight (3 here), a new one is
     refused at once instead of taking another connection."""
@@ -231,6 +238,7 @@ def test_too_many_bodies_from_one_address_429(live):
             sock.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("raw,status", [
     (b"GET /api/health?" + b"a" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
     (b"GET /api/health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n", 431),

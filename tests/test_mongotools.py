@@ -22,6 +22,9 @@ from makechat import backup, db
 from makechat.cli import Env, run
 from tests.dumps import drop_all, index_names, snapshot
 
+# `pytest -m "not slow"` leaves these out: they run MongoDB's Database Tools.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TOOLS = ROOT.parent / "shared" / "tools" / "mongo-tools" / "bin"
 TOOL_NAMES = ("mongodump", "mongorestore", "bsondump")

@@ -56,7 +56,8 @@ def test_schema_reads_the_same_in_ecma_262_without_flags(schema):
     """Without the u flag ECMA-262 sees UTF-16 units; the one documented
     difference is an astral invisible character alone in a message."""
     python, ecma = python_verdicts(schema), ecma_verdicts(schema, "")
-    differing = [SAMPLES[index] for index, (a, b) in enumerate(zip(python, ecma)) if a != b]
+    differing = [SAMPLES[index] for index, (a, b) in enumerate(zip(python, ecma, strict=True))
+                 if a != b]
     assert all(all(ord(char) > 0xFFFF or char.isspace() for char in sample)
                for sample in differing), differing
 

@@ -12,11 +12,14 @@ import time
 import pytest
 import webtest
 
+from devdb.database import DatabaseServer
 from makechat.app import create_app
 from makechat.config import Config
-from makechat.devdb import DatabaseServer
 from makechat.models import User
 from tests.live import LiveServer, http
+
+# `pytest -m "not slow"` leaves these out: they start and stop database servers of their own.
+pytestmark = pytest.mark.slow
 
 DB_TIMEOUT = 1.0
 #: Longest a request may take while the database is down: server selection

@@ -1,10 +1,12 @@
-"""setup.py and the Makefile: what gets installed (quietly), and what `make run` runs."""
+"""pyproject.toml and the Makefile: what gets installed (quietly), and what `make run` runs."""
 
 import os
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,6 +30,7 @@ def test_test_installs_the_test_extra(tmp_path):
     assert "pip install -q -e '.[test]'" in make_dry_run("test", tmp_path / "venv")
 
 
+@pytest.mark.slow
 def test_wheel_builds_without_setuptools_warnings_and_ships_the_web_client(tmp_path):
     result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-w",
                              str(tmp_path), str(ROOT)], capture_output=True, text=True,
@@ -45,17 +48,18 @@ def test_wheel_builds_without_setuptools_warnings_and_ships_the_web_client(tmp_p
 
 def test_run_port_argument_reaches_the_launcher(tmp_path):
     commands = make_dry_run("run", tmp_path / "venv", "PORT=8181")
-    assert "-m makechat.devdb --var var --port 8181" in commands
+    assert "-m devdb --var var --port 8181" in commands
 
 
 def test_run_ignores_a_port_variable_of_the_environment(tmp_path):
     # PORT is set by many hosting tools; only `make run PORT=...` (or
     # MAKECHAT_PORT, read by the launcher) chooses the port.
     commands = make_dry_run("run", tmp_path / "venv", environ={"PORT": "5000"})
-    [launch] = [line for line in commands.splitlines() if "-m makechat.devdb" in line]
+    [launch] = [line for line in commands.splitlines() if "-m devdb" in line]
     assert launch.split()[-2:] == ["--var", "var"]
 
 
+@pytest.mark.slow
 def test_editable_install_prints_nothing(tmp_path):
     """What `make run` does on a fresh clone, less the dependencies: quietly.
     The install runs this virtualenv's pip (as upgraded by make), into a new one."""

@@ -1,15 +1,14 @@
 """`makechat serve` and `make run`'s launcher, as real processes over real HTTP."""
 
-import os
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
 
-from makechat.devdb import free_port
-from tests.live import BIN, LiveServer, http
+from tests.live import LiveServer, http
+
+# `pytest -m "not slow"` leaves these out: each starts `makechat serve`.
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture

@@ -74,6 +74,7 @@ def test_login_per_username_limit_429(app, make_user, wsgi_app):
 
 def test_login_per_address_limit_429(app, make_user, config):
     from webtest import TestApp
+
     from makechat.app import create_app
     app = TestApp(create_app(config.replace(login_max_failures_per_address=3)))
     user = make_user("alice")
@@ -95,6 +96,7 @@ def test_login_success_resets_failures_of_its_pair(app, make_user):
 
 def test_login_forwarded_for_ignored_from_untrusted_peer(app, make_user, config):
     from webtest import TestApp
+
     from makechat.app import create_app
     app = TestApp(create_app(config.replace(login_max_failures_per_address=2)))
     for number in range(2):
@@ -107,6 +109,7 @@ def test_login_forwarded_for_ignored_from_untrusted_peer(app, make_user, config)
 
 def test_login_forwarded_for_believed_from_trusted_proxy(make_user, config):
     from webtest import TestApp
+
     from makechat.app import create_app
     app = TestApp(create_app(config.replace(login_max_failures_per_address=2,
                                             trusted_proxies="127.0.0.1")),
@@ -129,6 +132,7 @@ def test_register_open_creates_user_201(app):
 
 def test_register_closed_403(mongo_uri, config):
     from webtest import TestApp
+
     from makechat.app import create_app
     app = TestApp(create_app(config.replace(registration="closed")))
     resp = app.post_json("/api/register", {"username": "bob", "email": "bob@example.com",
@@ -196,6 +200,7 @@ def test_registration_status_open(app):
 
 def test_registration_status_closed(config):
     from webtest import TestApp
+
     from makechat.app import create_app
     app = TestApp(create_app(config.replace(registration="closed")))
     assert app.get("/api/register").json == {"registration": "closed"}

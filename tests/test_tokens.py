@@ -72,7 +72,9 @@ def test_tokens_without_auth_401(api):
 def test_token_cap_holds_under_a_burst(config, make_user):
     """60 parallel POST /api/tokens against a cap of 10: exactly 10 tokens."""
     import threading
+
     import webtest
+
     from makechat.app import create_app
     app = webtest.TestApp(create_app(config.replace(max_tokens_per_user=10)))
     user = make_user()  # holds one token already
@@ -95,6 +97,7 @@ def test_token_cap_holds_under_a_burst(config, make_user):
 
 def test_token_cap_409_says_what_to_do(config, make_user):
     import webtest
+
     from makechat.app import create_app
     app = webtest.TestApp(create_app(config.replace(max_tokens_per_user=1)))
     user = make_user()
@@ -107,6 +110,7 @@ def test_token_cap_409_says_what_to_do(config, make_user):
 
 def test_login_at_the_cap_replaces_the_stalest_login_token(config, make_user):
     import webtest
+
     from makechat.app import create_app
     app = webtest.TestApp(create_app(config.replace(max_tokens_per_user=2)))
     user = make_user("alice")

@@ -148,6 +148,7 @@ def test_patch_unknown_or_malformed_user_404(api, make_user, user_id):
 
 def test_me_current_password_guesses_are_throttled(config, make_user):
     import webtest
+
     from makechat.app import create_app
     app = webtest.TestApp(create_app(config.replace(login_max_failures_per_user_address=3)))
     user = make_user()

@@ -4,9 +4,8 @@ import threading
 import time
 
 from makechat.chat.messagelog import MessageStore
-from makechat.models import Room
 from makechat.chat.watcher import RoomWatcher
-from tests.commandlog import commands  # noqa: F401 (fixture)
+from makechat.models import Room
 
 
 def rooms_finds(commands):

@@ -14,14 +14,15 @@ from pathlib import Path
 
 import pymongo
 import pytest
-
 from selenium.webdriver.common.action_chains import ActionChains
 
 from tests.browser import ARTIFACTS, Browser, Keys, browser_available
 from tests.live import LiveServer, http
 
-pytestmark = pytest.mark.skipif(not browser_available(),
-                                reason="needs /usr/bin/chromium and /usr/bin/chromedriver")
+# `pytest -m "not slow"` leaves these out: they drive Chromium against `makechat serve`.
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not browser_available(),
+                                 reason="needs /usr/bin/chromium and /usr/bin/chromedriver")]
 
 WEB_DB = "makechat_web_test"
 PASSWORD = "correct horse battery"
@@ -289,7 +290,8 @@ def test_message_posted_in_one_browser_appears_in_the_other_within_2_seconds(
     print(f"message seen in the other browser after {delay:.3f}s")
     assert delay < 2
     first_browser.wait_until(
-        lambda: text in first_browser.script("return document.getElementById('announcer').textContent"),
+        lambda: text in first_browser.script(
+            "return document.getElementById('announcer').textContent"),
         message="the new message was not announced in the live region")
 
 

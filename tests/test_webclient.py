@@ -83,7 +83,7 @@ def test_get_stylesheet_has_a_css_type(app):
     assert app.get("/assets/style.css").content_type == "text/css"
 
 
-@pytest.mark.parametrize("path", ["/assets/../../setup.py", "/assets/%2e%2e/admin.html",
+@pytest.mark.parametrize("path", ["/assets/../../pyproject.toml", "/assets/%2e%2e/admin.html",
                                   "/assets/nothing.js"])
 def test_get_asset_outside_the_folder_is_404(app, path):
     assert app.get(path, expect_errors=True).status_int == 404

@@ -38,10 +38,10 @@ from bson import ObjectId
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from makechat.exceptions import Busy, Conflict, no_such
-from makechat.chat.singleflight import SingleFlight
-from makechat.ids import parse_id
 from makechat.chat.events import DELETED, EDITED, GAP, IS_MESSAGE, MESSAGE, apply_effect
+from makechat.chat.singleflight import SingleFlight
+from makechat.exceptions import Busy, Conflict, no_such
+from makechat.ids import parse_id
 from makechat.models import Message, Room, utcnow
 
 log = logging.getLogger(__name__)

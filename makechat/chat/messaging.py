@@ -23,7 +23,7 @@ class History(NamedTuple):
     messages, or None when there is no more."""
 
     messages: list
-    next_page: tuple = None
+    next_page: tuple | None = None
 
 
 class Messaging:

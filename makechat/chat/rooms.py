@@ -21,11 +21,16 @@ from mongoengine.errors import NotUniqueError, OperationError
 from mongoengine.queryset.visitor import Q
 
 from makechat import accounts
-from makechat.chat.access import (may_see_members, membership, require_manager, room_ids_of,
-                                  visible_room)
+from makechat.chat.access import (
+    may_see_members,
+    membership,
+    require_manager,
+    room_ids_of,
+    visible_room,
+)
+from makechat.chat.events import MEMBER_JOINED, MEMBER_LEFT, MEMBER_ROLE, ROOM_UPDATED
 from makechat.db import is_duplicate_key
 from makechat.exceptions import Conflict, Forbidden, Invalid, NotFound, no_such
-from makechat.chat.events import MEMBER_JOINED, MEMBER_LEFT, MEMBER_ROLE, ROOM_UPDATED
 from makechat.models import PENDING, Member, Message, ReadMarker, Room, User, signal_user
 from makechat.names import normalize_name, skeleton
 from makechat.paging import Page, page_by_id

@@ -26,8 +26,7 @@ from bson import ObjectId
 
 from makechat.chat.events import MEMBER_LEFT, event_to_public
 from makechat.exceptions import Invalid
-from makechat.models import (PENDING, Member, Message, ReadMarker, Room, Token, User,
-                             utcnow)
+from makechat.models import PENDING, Member, Message, ReadMarker, Room, Token, User, utcnow
 
 CURSOR_VERSION = "1"
 #: The most log entries read from one room in one step.
@@ -87,7 +86,7 @@ class StreamState:
     positions: dict
     reads: dict = field(default_factory=dict)
     leaving: dict = field(default_factory=dict)
-    token: str = None
+    token: str | None = None
     token_id: object = None
 
     @property

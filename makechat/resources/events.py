@@ -19,7 +19,7 @@ CURSOR = string("cursor", "Where to resume: the `cursor` of an earlier answer (o
 
 def sse_message(event, cursor):
     """One Server-Sent Event: its id is the cursor after it."""
-    return (f"id: {cursor}\nevent: {event['type']}\ndata: {dumps(event)}\n\n").encode("utf-8")
+    return (f"id: {cursor}\nevent: {event['type']}\ndata: {dumps(event)}\n\n").encode()
 
 
 class EventsResource:

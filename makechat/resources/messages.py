@@ -6,8 +6,17 @@ import falcon
 
 from makechat.ids import ID_SCHEMA, parse_id
 from makechat.names import text_schema
-from makechat.resources.operation import (ID_TEXT, LIMIT, LINK, ROOM, Query, location, operation,
-                                          seconds, set_next_link)
+from makechat.resources.operation import (
+    ID_TEXT,
+    LIMIT,
+    LINK,
+    ROOM,
+    Query,
+    location,
+    operation,
+    seconds,
+    set_next_link,
+)
 from makechat.validation import object_schema
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")

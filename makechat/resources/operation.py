@@ -13,7 +13,7 @@ decorators do, so the published contract and the enforced one are one object.
 import dataclasses
 import functools
 import math
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 import falcon
@@ -28,22 +28,23 @@ ID_TEXT = '[0-9a-fA-F]{24}|\\{ *"\\$oid" *: *"[0-9a-fA-F]{24}" *\\}'
 ID_TEXT_PATTERN = f"^({ID_TEXT})$"
 
 
+def _read_string(param, req):
+    return req.get_param(param.name, required=param.required)
+
+
 @dataclasses.dataclass(frozen=True)
 class Query:
-    """A query parameter: its schema, what it means, and how it is read."""
+    """A query parameter: its schema, what it means, and how it is read
+    (``read(param, req)``; as text unless said otherwise)."""
 
     name: str
     schema: dict
     description: str = ""
     required: bool = False
-    read: Callable = None
+    read: Callable = _read_string
 
     def value(self, req):
         return self.read(self, req)
-
-
-def _read_string(param, req):
-    return req.get_param(param.name, required=param.required)
 
 
 def _read_integer(param, req):

@@ -4,8 +4,8 @@ import falcon
 
 from makechat import accounts
 from makechat.auth import burn_password_check, check_password, issue_token
-from makechat.resources.operation import operation
 from makechat.models import signal_user
+from makechat.resources.operation import operation
 from makechat.throttle import Rule
 from makechat.validation import EMAIL, PASSWORD, USERNAME, object_schema
 

@@ -42,7 +42,8 @@ class PageResource:
             html = self.path.read_bytes()
         except OSError:
             raise falcon.HTTPNotFound(title="Not found",
-                                      description="The web client is not installed here.")
+                                      description="The web client is not installed here.") \
+                from None
         resp.content_type = falcon.MEDIA_HTML
         resp.data = html
         resp.cache_control = ["no-cache"]
