@@ -1,0 +1,77 @@
+"""Count the database commands a server process sends, without changing it.
+
+``install(folder)`` registers a ``pymongo.monitoring.CommandListener`` for
+every MongoClient created afterwards (so it must run before the app builds
+its client). Each process that sends commands (each gunicorn worker: the
+listener is inherited across fork) counts them in a small memory-mapped file
+``<folder>/<pid>.commands``: one little-endian int64 per command name in
+NAMES. The benchmark reads the files while the server runs (``read``); a
+count is one increment in shared memory, cheap next to a round trip.
+"""
+
+import mmap
+import os
+import struct
+from pathlib import Path
+
+NAMES = ("find", "insert", "update", "delete", "findAndModify", "aggregate", "count",
+         "getMore", "other")
+INDEX = {name: number for number, name in enumerate(NAMES)}
+SIZE = 8 * len(NAMES)
+
+
+class _Counter:
+    def __init__(self, folder):
+        self.folder = Path(folder)
+        self.pid = None
+        self.map = None
+
+    def _open(self):
+        path = self.folder / f"{os.getpid()}.commands"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        os.ftruncate(fd, SIZE)
+        self.map = mmap.mmap(fd, SIZE)
+        os.close(fd)
+        self.pid = os.getpid()
+
+    def count(self, name):
+        if self.pid != os.getpid():
+            self._open()  # first command in this process (a forked worker)
+        offset = 8 * INDEX.get(name, INDEX["other"])
+        value, = struct.unpack_from("<q", self.map, offset)
+        struct.pack_into("<q", self.map, offset, value + 1)
+
+
+def install(folder):
+    """Count every command of every MongoClient created from now on."""
+    from pymongo import monitoring
+
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    counter = _Counter(folder)
+
+    class Listener(monitoring.CommandListener):
+        def started(self, event):
+            counter.count(event.command_name)
+
+        def succeeded(self, event):
+            pass
+
+        def failed(self, event):
+            pass
+
+    monitoring.register(Listener())
+    return counter
+
+
+def read(folder, pids=None):
+    """Return {name: count} summed over the processes' files (all, or those of
+    ``pids``), and "total"."""
+    totals = dict.fromkeys(NAMES, 0)
+    for path in Path(folder).glob("*.commands"):
+        if pids is not None and int(path.stem) not in pids:
+            continue
+        data = path.read_bytes()[:SIZE].ljust(SIZE, b"\0")
+        for name, value in zip(NAMES, struct.unpack(f"<{len(NAMES)}q", data)):
+            totals[name] += value
+    totals["total"] = sum(totals[name] for name in NAMES)
+    return totals
