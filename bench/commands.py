@@ -4,11 +4,12 @@
 every MongoClient created afterwards (so it must run before the app builds
 its client). Each process that sends commands (each gunicorn worker: the
 listener is inherited across fork) counts them in a small memory-mapped file
-``<folder>/<pid>.commands``: one little-endian int64 per command name in
+``<folder>/<pid>.commands``: one native int64 per command name in
 NAMES. The benchmark reads the files while the server runs (``read``); a
 count is one increment in shared memory, cheap next to a round trip.
 """
 
+import ctypes
 import mmap
 import os
 import struct
@@ -17,6 +18,7 @@ from pathlib import Path
 NAMES = ("find", "insert", "update", "delete", "findAndModify", "aggregate", "count",
          "getMore", "other")
 INDEX = {name: number for number, name in enumerate(NAMES)}
+OTHER = INDEX["other"]
 SIZE = 8 * len(NAMES)
 
 
@@ -32,14 +34,13 @@ class _Counter:
         os.ftruncate(fd, SIZE)
         self.map = mmap.mmap(fd, SIZE)
         os.close(fd)
+        self.counts = (ctypes.c_int64 * len(NAMES)).from_buffer(self.map)
         self.pid = os.getpid()
 
     def count(self, name):
         if self.pid != os.getpid():
             self._open()  # first command in this process (a forked worker)
-        offset = 8 * INDEX.get(name, INDEX["other"])
-        value, = struct.unpack_from("<q", self.map, offset)
-        struct.pack_into("<q", self.map, offset, value + 1)
+        self.counts[INDEX.get(name, OTHER)] += 1
 
 
 def install(folder):
@@ -71,7 +72,7 @@ def read(folder, pids=None):
         if pids is not None and int(path.stem) not in pids:
             continue
         data = path.read_bytes()[:SIZE].ljust(SIZE, b"\0")
-        for name, value in zip(NAMES, struct.unpack(f"<{len(NAMES)}q", data)):
+        for name, value in zip(NAMES, struct.unpack(f"={len(NAMES)}q", data)):
             totals[name] += value
     totals["total"] = sum(totals[name] for name in NAMES)
     return totals

@@ -1,0 +1,264 @@
+"""Live delivery: N clients waiting in one room, then posts (run by bench/run.py
+in a process of its own, so the clients never share the server's cores'
+accounting).
+
+    python bench/live.py SCENARIO.json   (prints one JSON result)
+
+The scenario names the port, the room, the poster's token, one token per
+client, the mode ("poll": ``GET /api/messages?after=SEQ&wait=S`` re-sent
+after each answer; "sse": ``GET /api/events`` with ``Accept:
+text/event-stream``), how many posts, and where to read the server's
+worker pids and command counts. It measures:
+
+* parking: from the first connection until every request is sent (SSE:
+  every stream sent ``stream.ready``) and the workers are quiet (under
+  ``quiet_cpu`` of a core for ``quiet_window`` seconds);
+* idle: database commands per second with all N parked, the workers' RSS;
+* delivery: for each post, from its ``201`` to each client's receipt of the
+  message (SSE: its ``event: message``); between posts the clients re-park
+  (long-poll) and the workers go quiet again.
+
+Plain asyncio protocols, no HTTP library: one process holds 1,000 clients
+with little CPU of its own. Every wait is bounded.
+"""
+
+import asyncio
+import json
+import os
+import re
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import commands  # noqa: E402
+
+SEQ = re.compile(rb'"seq": (\d+)')
+CLOCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids):
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / CLOCK
+
+
+def rss_mib(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class Waiter(asyncio.Protocol):
+    """One client: a long-poll that re-sends itself, or an event stream."""
+
+    def __init__(self, scenario, token, after):
+        self.s = scenario
+        self.token = token
+        self.after = after
+        self.buffer = b""
+        self.ready = asyncio.get_running_loop().create_future()  # SSE: stream.ready seen
+        self.received = {}  # post number -> perf_counter of receipt
+        self.expect = None  # the seq awaited (poll) or the number of messages seen (sse)
+        self.messages = 0
+        self.status = None
+        self.transport = None
+        self.failed = None
+
+    def connection_made(self, transport):
+        self.transport = transport
+        self.send()
+
+    def send(self):
+        s = self.s
+        if s["mode"] == "sse":
+            request = (f"GET /api/events HTTP/1.1\r\nHost: bench\r\n"
+                       f"Accept: text/event-stream\r\nX-Auth-Token: {self.token}\r\n\r\n")
+        else:
+            request = (f"GET /api/messages?room={s['room']}&after={self.after}&wait={s['wait']} "
+                       f"HTTP/1.1\r\nHost: bench\r\nAccept: application/json\r\n"
+                       f"X-Auth-Token: {self.token}\r\n\r\n")
+        self.transport.write(request.encode())
+
+    def data_received(self, data):
+        now = time.perf_counter()
+        self.buffer += data
+        if self.s["mode"] == "sse":
+            self._sse(now)
+        else:
+            self._poll(now)
+
+    def _sse(self, now):
+        if self.status is None:
+            if b"\r\n" not in self.buffer:
+                return
+            self.status = self.buffer.split(b" ", 2)[1]
+            if self.status != b"200":
+                self.failed = self.buffer[:200].decode("latin-1")
+                self.ready.set_result(False)
+                return
+        # Each event ends with a blank line; chunk sizes fall between events.
+        *events, self.buffer = self.buffer.split(b"\n\n")
+        for event in events:
+            if b"event: message\n" in event:
+                self.messages += 1
+                self.received[self.messages] = now
+            elif b"event: stream.ready" in event and not self.ready.done():
+                self.ready.set_result(True)
+
+    def _poll(self, now):
+        head, sep, body = self.buffer.partition(b"\r\n\r\n")
+        if not sep:
+            return
+        status = head.split(b" ", 2)[1]
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        if len(body) < length:
+            return
+        self.buffer = body[length:]
+        if status != b"200":
+            self.failed = head[:200].decode("latin-1")
+            return
+        seqs = SEQ.findall(body[:length])
+        if seqs:
+            self.after = int(seqs[-1])
+            self.messages += len(seqs)
+            self.received[self.messages] = now
+            if self.s.get("stop_after") and self.messages >= self.s["stop_after"]:
+                return  # the last round: do not wait again
+        self.send()
+
+    def connection_lost(self, exc):
+        if not self.ready.done():
+            self.ready.set_result(False)
+        if self.failed is None and not (self.s.get("stop_after")
+                                        and self.messages >= self.s["stop_after"]):
+            self.failed = f"connection lost: {exc}"
+
+
+async def http(port, request, timeout=60):
+    """One request on a new connection; return (status, headers bytes, body, t of answer)."""
+    reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), timeout)
+    try:
+        writer.write(request)
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
+        length = int(re.search(rb"(?i)content-length: (\d+)", head).group(1))
+        body = await asyncio.wait_for(reader.readexactly(length), timeout)
+        return int(head.split(b" ", 2)[1]), head, body, time.perf_counter()
+    finally:
+        writer.close()
+
+
+async def quiet(s, pids, since, deadline, step=0.05):
+    """Wait until the workers have used under quiet_cpu of a core in every
+    step of quiet_window seconds; return when that quiet stretch began (not
+    before since), or None at the deadline."""
+    needed = max(1, round(s["quiet_window"] / step))
+    quiet_since, used, at = None, cpu_seconds(pids), time.perf_counter()
+    run = 0
+    while time.perf_counter() < deadline:
+        await asyncio.sleep(step)
+        now, total = time.perf_counter(), cpu_seconds(pids)
+        # NOTE: /proc counts in clock ticks (10 ms): a step's share is coarse,
+        # so a stretch counts as quiet on its total, not on every tick.
+        if run == 0:
+            quiet_since, stretch_cpu = at, 0.0
+        stretch_cpu += total - used
+        run += 1
+        if stretch_cpu > s["quiet_cpu"] * (now - quiet_since) + 0.011:
+            run = 0  # busy: start a new stretch from here
+        elif run >= needed:
+            return max(quiet_since, since)
+        used, at = total, now
+    return None
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))] if ordered else None
+
+
+async def scenario(s):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    loop = asyncio.get_running_loop()
+    pids = s["pids"]
+    rss_before = [rss_mib(pid) for pid in pids]
+    deadline = time.perf_counter() + s["park_timeout"]
+    started = time.perf_counter()
+    clients = []
+    for token in s["tokens"]:
+        waiter = Waiter(s, token, s["after"])
+        await loop.create_connection(lambda waiter=waiter: waiter, "127.0.0.1", s["port"])
+        clients.append(waiter)
+    sent = time.perf_counter()
+    if s["mode"] == "sse":
+        await asyncio.wait_for(asyncio.gather(*(c.ready for c in clients)),
+                               max(1, deadline - time.perf_counter()))
+    parked_at = await quiet(s, pids, time.perf_counter(), deadline)
+    result = {"mode": s["mode"], "clients": len(clients),
+              "connect_s": round(sent - started, 3),
+              "park_s": round(parked_at - started, 3) if parked_at else None,
+              "failed": sum(1 for c in clients if c.failed)}
+    # Idle: what N parked clients cost the database, and the workers' memory.
+    counted = commands.read(s["counts"], set(pids))
+    idle_start = time.perf_counter()
+    await asyncio.sleep(s["idle_seconds"])
+    after = commands.read(s["counts"], set(pids))
+    elapsed = time.perf_counter() - idle_start
+    result["idle_commands_per_s"] = round((after["total"] - counted["total"]) / elapsed, 2)
+    result["idle_by_command"] = {name: round((after[name] - counted[name]) / elapsed, 2)
+                                 for name in commands.NAMES if after[name] != counted[name]}
+    rss = [rss_mib(pid) for pid in pids]
+    result["rss_mib"] = [round(value, 1) for value in rss]
+    result["rss_before_mib"] = [round(value, 1) for value in rss_before]
+    result["kib_per_client"] = round((sum(rss) - sum(rss_before)) * 1024 / len(clients), 1)
+    # Delivery.
+    delays, missing, repark = [], 0, []
+    for number in range(1, s["posts"] + 1):
+        body = json.dumps({"room": s["room"], "text": f"live {number}"}).encode()
+        request = (f"POST /api/messages HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n"
+                   f"Content-Type: application/json\r\nX-Auth-Token: {s['poster']}\r\n"
+                   f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+        status, _, _, answered = await http(s["port"], request)
+        if status != 201:
+            raise RuntimeError(f"post answered {status}")
+        limit = time.perf_counter() + s["delivery_timeout"]
+        while time.perf_counter() < limit and \
+                any(number not in c.received for c in clients if not c.failed):
+            await asyncio.sleep(0.01)
+        for c in clients:
+            if number in c.received:
+                delays.append(max(0.0, c.received[number] - answered))
+            else:
+                missing += 1
+        if number < s["posts"]:
+            back = time.perf_counter()
+            settled = await quiet(s, pids, back, back + s["park_timeout"])
+            repark.append(round((settled or time.perf_counter()) - back, 3))
+    result.update({
+        "posts": s["posts"], "deliveries": len(delays), "missing": missing,
+        "p50_ms": round(percentile(delays, 0.5) * 1000, 1) if delays else None,
+        "p99_ms": round(percentile(delays, 0.99) * 1000, 1) if delays else None,
+        "max_ms": round(max(delays) * 1000, 1) if delays else None,
+        "repark_s": repark,
+        "failed": sum(1 for c in clients if c.failed),
+        "failures": sorted({c.failed for c in clients if c.failed})[:3]})
+    for c in clients:
+        c.transport.close()
+    return result
+
+
+if __name__ == "__main__":
+    print(json.dumps(asyncio.run(scenario(json.loads(Path(sys.argv[1]).read_text())))))

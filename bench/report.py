@@ -1,0 +1,348 @@
+"""The report of bench/run.py: report.rst (tables), latency.png (the plot).
+
+Every section is written even when its part was skipped or failed, saying
+so, so a reader (and tests/test_bench.py) always finds the same headings.
+"""
+
+import statistics
+from pathlib import Path
+
+SECTIONS = ("Setup", "Routes", "Live delivery", "Memory", "Data size", "Against the targets")
+ROUTES = ("GET /api/messages", "POST /api/messages", "GET /api/rooms")
+#: The issue's targets (points 1-3).
+COMMAND_TARGETS = {"GET /api/messages": 3, "POST /api/messages": 4}
+CPU_RATIO_TARGET = 1.5
+THROUGHPUT_TARGET = 0.7
+LIVE_P99_TARGET_MS = 250
+PARK_TARGET_S = 5
+RSS_TARGET_MIB = 100
+IDLE_TARGET = 20
+
+
+def median(values):
+    values = [value for value in values if value is not None]
+    return statistics.median(values) if values else None
+
+
+def summarize_routes(runs):
+    """Per route: each app's medians over the runs, and the makechat/baseline
+    ratios of each repeat (CPU per request, throughput) with their median."""
+    summary = {}
+    for route in ROUTES:
+        mine = [run for run in runs if run["route"] == route]
+        if not mine:
+            continue
+        apps = {}
+        for app in sorted({run["app"] for run in mine}):
+            of = [run for run in mine if run["app"] == app]
+            apps[app] = {key: median([run[key] for run in of]) for key in
+                         ("rps", "p50_ms", "p99_ms", "cpu_ms", "db_cpu_ms", "commands")}
+            apps[app]["errors"] = sum(run["errors"] for run in of)
+            apps[app]["requests"] = sum(run["requests"] for run in of)
+        ratios = {"cpu": [], "rps": []}
+        for repeat in sorted({run["repeat"] for run in mine}):
+            pair = {run["app"]: run for run in mine if run["repeat"] == repeat}
+            if {"makechat", "baseline"} <= set(pair) and pair["baseline"]["cpu_ms"] > 0:
+                ratios["cpu"].append(pair["makechat"]["cpu_ms"] / pair["baseline"]["cpu_ms"])
+                ratios["rps"].append(pair["makechat"]["rps"] / max(pair["baseline"]["rps"], 0.1))
+        summary[route] = {"apps": apps, "cpu_ratio": median(ratios["cpu"]),
+                          "rps_ratio": median(ratios["rps"]),
+                          "cpu_ratios": [round(value, 2) for value in ratios["cpu"]],
+                          "rps_ratios": [round(value, 2) for value in ratios["rps"]]}
+    return summary
+
+
+def table(header, rows):
+    """An RST simple table."""
+    cells = [[str(cell) for cell in header]] + [["-" if c is None else str(c) for c in row]
+                                                 for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    rule = "  ".join("=" * width for width in widths)
+    lines = [rule, "  ".join(cell.ljust(width) for cell, width in zip(cells[0], widths)), rule]
+    lines += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+              for row in cells[1:]]
+    return "\n".join(lines + [rule, ""])
+
+
+def heading(text, char="="):
+    return f"{text}\n{char * len(text)}\n"
+
+
+def fmt(value, digits=1):
+    if value is None:
+        return None
+    return f"{value:.{digits}f}"
+
+
+def thresholds(points, app="makechat"):
+    """For each backend: the stored messages at which the app's GET latest 50
+    passes 100 ms and 1 s, from a least-squares line through the points
+    (latency grows linearly with the collection: every query is a scan)."""
+    found = {}
+    for backend in sorted({point["backend"] for point in points}):
+        mine = [(point["messages"], point[app]["p50_ms"]) for point in points
+                if point["backend"] == backend]
+        if len(mine) < 2:
+            continue
+        xs, ys = [x for x, _ in mine], [y for _, y in mine]
+        mean_x, mean_y = statistics.fmean(xs), statistics.fmean(ys)
+        slope = sum((x - mean_x) * (y - mean_y) for x, y in mine) / \
+            sum((x - mean_x) ** 2 for x in xs)
+        intercept = mean_y - slope * mean_x
+        found[backend] = {"us_per_message": round(slope * 1000, 1),
+                          "fixed_ms": round(intercept, 1)}
+        for label, limit in (("100ms", 100), ("1s", 1000)):
+            found[backend][label] = int((limit - intercept) / slope) if slope > 0 else None
+    return found
+
+
+def write(data, out):
+    out = Path(out)
+    parts = [heading("makechat benchmark report", "#")]
+    parts.append(setup_section(data))
+    parts.append(routes_section(data.get("routes")))
+    parts.append(live_section(data.get("live")))
+    parts.append(memory_section(data))
+    plotted = plot(data.get("sizes"), out / "latency.png")
+    parts.append(sizes_section(data, plotted))
+    parts.append(targets_section(data))
+    (out / "report.rst").write_text("\n".join(parts), encoding="utf-8")
+
+
+def setup_section(data):
+    m = data["machine"]
+    p = data["params"]
+    text = [heading("Setup"),
+            f"Run {data['started']} on {m['cpus']} CPUs ({m['cpu']}), load average "
+            f"{m['load_at_start']:.2f} at the start, Python {m['python']}, commit "
+            f"``{data['commit']}``; database {data.get('database', 'FerretDB')}"
+            f"{'; SMOKE RUN: the figures mean nothing' if data['smoke'] else ''}.",
+            "",
+            f"Both apps: ``makechat serve``'s gunicorn settings (2 gevent workers, "
+            f"worker_connections 2000, bcrypt_rounds 4, log level warning). Load: wrk, 1 "
+            f"thread, {p['connections']} connections, {p['seconds']} s per run after "
+            f"{p['warmup']} s of warm-up, {p['repeats']} runs per app in alternating order; "
+            f"{p['fill']} messages in the room read. Took {data.get('elapsed_s', '?')} s "
+            f"(routes {(data.get('routes') or {}).get('elapsed_s', '-')} s, live "
+            f"{data.get('live_elapsed_s', '-')} s, data size {data.get('sizes_elapsed_s', '-')} "
+            "s).", ""]
+    return "\n".join(text)
+
+
+def routes_section(routes):
+    text = [heading("Routes")]
+    if not routes:
+        return "\n".join(text + ["Skipped.", ""])
+    text.append("Medians over the runs; CPU is the workers' user + system time per request "
+                "(/proc), DB CPU FerretDB's; commands are those the app sent (pymongo's "
+                "command monitoring), per request.\n")
+    rows = []
+    for route, summary in routes["summary"].items():
+        for app in ("baseline", "makechat"):
+            a = summary["apps"].get(app)
+            if a:
+                rows.append([route, app, fmt(a["rps"]), fmt(a["p50_ms"]), fmt(a["p99_ms"]),
+                             fmt(a["cpu_ms"], 2), fmt(a["db_cpu_ms"], 2), fmt(a["commands"], 2),
+                             a["errors"]])
+    text.append(table(["route", "app", "req/s", "p50 ms", "p99 ms", "CPU ms/req",
+                       "DB CPU ms/req", "DB cmds/req", "errors"], rows))
+    rows = []
+    for route, summary in routes["summary"].items():
+        apps = summary["apps"]
+        if "baseline" in apps and "makechat" in apps:
+            rows.append([route, f"{fmt(apps['baseline']['commands'], 1)} -> "
+                                f"{fmt(apps['makechat']['commands'], 1)}",
+                         f"{fmt(summary['cpu_ratio'], 2)}x {summary['cpu_ratios']}",
+                         f"{fmt(summary['rps_ratio'], 2)}x {summary['rps_ratios']}"])
+    text.append("makechat against the baseline (median of the runs' ratios, each run's in "
+                "brackets):\n")
+    text.append(table(["route", "DB cmds/req (baseline -> makechat)", "app CPU/req ratio",
+                       "throughput ratio"], rows))
+    text.append(profile_section(routes.get("profiles")))
+    return "\n".join(text)
+
+
+def profile_section(profiles):
+    text = [heading("Where makechat's CPU goes", "-")]
+    if not isinstance(profiles, dict) or not profiles:
+        return "\n".join(text + [f"Not profiled: {profiles or 'no py-spy'}.", ""])
+    text.append("One more makechat run per route under the same load, sampled by py-spy "
+                "(200 Hz, both workers; not timed). *own*: samples in the function itself; "
+                "*inside*: samples anywhere below a makechat function. The raw stacks are "
+                "beside this report.\n")
+    for route, found in profiles.items():
+        if "error" in found:
+            text.append(f"{route}: py-spy failed: ``{found['error']}``\n")
+            continue
+        rows = []
+        for number in range(max(len(found["own"]), len(found["inside"]))):
+            own = found["own"][number] if number < len(found["own"]) else ("", "")
+            inside = found["inside"][number] if number < len(found["inside"]) else ("", "")
+            rows.append([f"``{own[0]}``" if own[0] else "", own[1],
+                         f"``{inside[0]}``" if inside[0] else "", inside[1]])
+        text.append(f"{route} ({found['samples']} samples, ``{found['file']}``):\n")
+        text.append(table(["own", "%", "inside (makechat)", "%"], rows[:10]))
+    return "\n".join(text)
+
+
+def live_section(live):
+    text = [heading("Live delivery")]
+    if not live:
+        return "\n".join(text + ["Skipped.", ""])
+    text.append("N clients waiting in one room, each its own user and token: ``poll`` is "
+                "``GET /api/messages?room=R&after=SEQ&wait=110``, re-sent after each answer; "
+                "``sse`` is ``GET /api/events`` with ``Accept: text/event-stream``. Parked: "
+                "from the first connection until the workers are quiet (under 5% of a core "
+                "for 0.5 s). Idle: database commands per second with all N parked. Delivery: "
+                "from a post's 201 to each client's receipt, over all posts and clients.\n")
+    rows = [[r["mode"], r["clients"], fmt(r["park_s"], 2), fmt(r["idle_commands_per_s"]),
+             fmt(r["p50_ms"]), fmt(r["p99_ms"]), fmt(r["max_ms"]),
+             " / ".join(fmt(v) for v in r["rss_mib"]), fmt(r["kib_per_client"]),
+             r["deliveries"], r["missing"], r["failed"]] for r in live]
+    text.append(table(["mode", "N", "park s", "idle cmds/s", "p50 ms", "p99 ms", "max ms",
+                       "RSS MiB per worker", "KiB/client", "deliveries", "missing", "failed"],
+                      rows))
+    reparks = [(r["mode"], r["clients"], r["repark_s"]) for r in live if r.get("repark_s")]
+    if reparks:
+        text.append("Long-poll clients re-send their request after each answer; the "
+                    "workers were quiet again after (s): " +
+                    "; ".join(f"{mode} {n}: {values}" for mode, n, values in reparks) + ".\n")
+    failures = sorted({f for r in live for f in r.get("failures", [])})
+    if failures:
+        text.append("Failures seen: " + "; ".join(f"``{f!r}``" for f in failures) + "\n")
+    return "\n".join(text)
+
+
+def memory_section(data):
+    text = [heading("Memory")]
+    routes = data.get("routes")
+    if routes:
+        text.append("RSS per worker after the route runs (MiB): " + "; ".join(
+            f"{app} {' / '.join(fmt(v) for v in values)}"
+            for app, values in routes["rss_mib"].items()) + ".\n")
+    if data.get("live"):
+        top = max(data["live"], key=lambda r: (r["clients"], r["mode"]))
+        text.append(f"With {top['clients']} {top['mode']} clients parked: "
+                    f"{' / '.join(fmt(v) for v in top['rss_mib'])} MiB per worker "
+                    f"(before: {' / '.join(fmt(v) for v in top['rss_before_mib'])}), "
+                    f"{fmt(top['kib_per_client'])} KiB per client.\n")
+    if len(text) == 1:
+        text.append("Not measured (routes and live skipped).\n")
+    return "\n".join(text)
+
+
+def sizes_section(data, plotted):
+    text = [heading("Data size")]
+    points = data.get("sizes")
+    if not points:
+        return "\n".join(text + ["Skipped.", ""])
+    text.append("``GET /api/messages?room=R`` (the latest 50) with that many messages stored, "
+                "sequential requests, median ms (the answer's status in brackets when not "
+                "200); ``query`` is the one find it needs at least, sent by the benchmark "
+                f"itself. PostgreSQL: {data.get('postgresql')}.\n")
+    rows = []
+    for point in points:
+        cells = [point["backend"], point["messages"]]
+        for app in ("makechat", "baseline"):
+            p = point[app]
+            note = "" if p["statuses"] == [200] else f" {p['statuses']}"
+            cells.append(f"{fmt(p['p50_ms'])}{note}")
+        cells += [fmt(point["query"]["p50_ms"]), fmt(point["fill_s"])]
+        rows.append(cells)
+    text.append(table(["backend", "messages", "makechat ms", "baseline ms", "query ms",
+                       "fill s"], rows))
+    found = thresholds(points)
+    if found:
+        text.append("Where makechat's GET latest 50 passes 100 ms and 1 s (a straight line "
+                    "through the points):\n")
+        text.append(table(["backend", "us per stored message", "fixed ms", "100 ms at",
+                           "1 s at"],
+                          [[backend, f["us_per_message"], f["fixed_ms"], f["100ms"], f["1s"]]
+                           for backend, f in found.items()]))
+    if plotted:
+        text.append(".. image:: latency.png\n   :alt: GET latest 50 against stored messages\n")
+    else:
+        text.append("(No plot: matplotlib is not installed; `make bench` installs it.)\n")
+    return "\n".join(text)
+
+
+def targets_section(data):
+    text = [heading("Against the targets")]
+    rows = []
+
+    def verdict(ok):
+        return "n/a" if ok is None else ("met" if ok else "MISSED")
+
+    routes = (data.get("routes") or {}).get("summary", {})
+    for route, summary in routes.items():
+        apps = summary["apps"]
+        if route in COMMAND_TARGETS and "makechat" in apps:
+            value = apps["makechat"]["commands"]
+            rows.append([f"{route}: DB commands", f"<= {COMMAND_TARGETS[route]}",
+                         fmt(value, 2), verdict(value <= COMMAND_TARGETS[route])])
+        if summary["cpu_ratio"] is not None:
+            rows.append([f"{route}: app CPU ratio", f"<= {CPU_RATIO_TARGET}x",
+                         fmt(summary["cpu_ratio"], 2),
+                         verdict(summary["cpu_ratio"] <= CPU_RATIO_TARGET)])
+            rows.append([f"{route}: throughput ratio", f">= {THROUGHPUT_TARGET}x",
+                         fmt(summary["rps_ratio"], 2),
+                         verdict(summary["rps_ratio"] >= THROUGHPUT_TARGET)])
+    for r in data.get("live") or []:
+        if r["clients"] != max(x["clients"] for x in data["live"]):
+            continue
+        name = f"live {r['mode']}, {r['clients']} clients"
+        rows.append([f"{name}: p99 delivery", f"< {LIVE_P99_TARGET_MS} ms", fmt(r["p99_ms"]),
+                     verdict(r["p99_ms"] is not None and r["p99_ms"] < LIVE_P99_TARGET_MS
+                             and not r["missing"])])
+        rows.append([f"{name}: parking", f"< {PARK_TARGET_S} s", fmt(r["park_s"], 2),
+                     verdict(r["park_s"] is not None and r["park_s"] < PARK_TARGET_S)])
+        rows.append([f"{name}: RSS per worker", f"< {RSS_TARGET_MIB} MiB",
+                     fmt(max(r["rss_mib"])), verdict(max(r["rss_mib"]) < RSS_TARGET_MIB)])
+        rows.append([f"{name}: idle DB commands/s", "no query per idle waiter",
+                     fmt(r["idle_commands_per_s"]),
+                     verdict(r["idle_commands_per_s"] <= IDLE_TARGET)])
+    if not rows:
+        return "\n".join(text + ["Nothing measured.", ""])
+    text.append(table(["target", "wanted", "measured", "verdict"], rows))
+    text.append(f"Idle: 'no query per idle waiter' counts as met at {IDLE_TARGET} commands/s "
+                "or fewer whatever N: each worker's poller asks for the rooms' marks and the "
+                "users' stream tokens 4 times a second (2 workers x 4 x 2 = 16), never once "
+                "per client.\n")
+    return "\n".join(text)
+
+
+def plot(points, path):
+    """latency.png: GET latest 50 against stored messages; False without matplotlib."""
+    if not points:
+        return False
+    try:
+        import matplotlib
+    except ImportError:
+        return False
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    figure, axes = plt.subplots(figsize=(7, 4.2), dpi=110)
+    styles = {"sqlite": "tab:red", "postgresql": "tab:blue"}
+    for backend in sorted({point["backend"] for point in points}):
+        mine = [point for point in points if point["backend"] == backend]
+        xs = [point["messages"] for point in mine]
+        colour = styles.get(backend, "tab:gray")
+        axes.plot(xs, [point["makechat"]["p50_ms"] for point in mine], "o-", color=colour,
+                  label=f"makechat, FerretDB {backend}")
+        axes.plot(xs, [point["baseline"]["p50_ms"] for point in mine], "s--", color=colour,
+                  alpha=0.6, label=f"baseline, FerretDB {backend}")
+    for limit, label in ((100, "100 ms"), (1000, "1 s")):
+        axes.axhline(limit, color="gray", linewidth=0.8, linestyle=":")
+        axes.annotate(label, (axes.get_xlim()[0], limit), fontsize=8, color="gray",
+                      xytext=(2, 2), textcoords="offset points")
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlabel("messages stored in the collection")
+    axes.set_ylabel("GET latest 50, median ms")
+    axes.set_title("GET /api/messages (latest 50) against stored messages")
+    axes.grid(True, which="both", linewidth=0.3)
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+    return True
