@@ -63,9 +63,10 @@ PASSWORD = "bench-password-1"
 
 FULL = dict(seconds=8, warmup=2, repeats=3, connections=8, fill=200,
             live=(200, 500, 1000), posts=3, idle_seconds=3,
-            sizes=(1000, 3000, 10000, 30000, 100000), samples=5)
+            sizes=(1000, 3000, 10000, 30000, 100000), samples=5, size_budget_s=420)
 SMOKE = dict(seconds=1, warmup=1, repeats=1, connections=2, fill=20,
-             live=(5,), posts=2, idle_seconds=0.5, sizes=(100, 300), samples=2)
+             live=(5,), posts=2, idle_seconds=0.5, sizes=(100, 300), samples=2,
+             size_budget_s=60)
 
 
 # ------------------------------------------------------------------ processes
@@ -111,6 +112,36 @@ class FerretPostgres(DatabaseServer):
                 f"--postgresql-url={self.postgres_url}", f"--state-dir={self.data_dir}",
                 f"--listen-addr=127.0.0.1:{self.port}", "--debug-addr=-",
                 "--telemetry=disable", "--log-level=warn"]
+
+
+class OtherServer(DatabaseServer):
+    """Another MongoDB wire-protocol server, for the data-size comparison:
+    ``--also KIND=EXECUTABLE`` with a KIND of OTHER_SERVERS."""
+
+    def __init__(self, data_dir, kind, executable):
+        super().__init__(data_dir, prefer_mongod=False)
+        self.other, self.executable = kind, executable
+
+    @property
+    def kind(self):
+        return self.other
+
+    def command(self):
+        return OTHER_SERVERS[self.other](self.executable, self.data_dir, self.port)
+
+
+#: The command line of each other server measured (see docs/performance.rst
+#: for what else was looked at).
+OTHER_SERVERS = {
+    # SecantusDB (PyPI): a MongoDB server in Python on WiredTiger.
+    "secantusdb": lambda exe, folder, port: [
+        exe, "--host", "127.0.0.1", "--port", str(port), "--storage-path",
+        str(folder / "data"), "--log-level", "WARNING", "--standalone"],
+    # NX-27017 (PyPI): a MongoDB wire-protocol server on SQLite (NeoSQLite).
+    "nx-27017": lambda exe, folder, port: [
+        exe, "--host", "127.0.0.1", "--port", str(port), "--db", str(folder / "nx.db"),
+        "--log-file", str(folder / "nx.log"), "--pid-file", str(folder / "nx.pid")],
+}
 
 
 def postgres_bin():
@@ -563,13 +594,19 @@ def run_live(stack, params, admin, folder, log):
                         "posts": params["posts"], "stop_after": params["posts"],
                         "pids": app.workers(), "counts": str(app.counts),
                         "idle_seconds": params["idle_seconds"], "park_timeout": 90,
-                        "delivery_timeout": 30, "quiet_window": 0.5, "quiet_cpu": 0.05}
+                        "delivery_timeout": 30, "quiet_window": 0.5, "quiet_cpu": 0.05,
+                        "quiet_commands_per_s": 30}
             path = folder / f"live-{mode}-{count}.json"
             path.write_text(json.dumps(scenario))
             done = subprocess.run([sys.executable, str(HERE / "live.py"), str(path)],
-                                  capture_output=True, text=True, timeout=600)
+                                  capture_output=True, text=True, timeout=900)
             if done.returncode != 0:
-                raise RuntimeError(f"bench/live.py failed:\n{done.stderr[-3000:]}")
+                error = done.stderr.strip().splitlines()[-1:] or ["no output"]
+                log(f"  live {mode:<4} {count:5}: FAILED: {error[0]}\n{done.stderr[-2000:]}")
+                results.append({"mode": mode, "clients": count, "error": error[0][:300]})
+                flush(client, room_id)
+                settle(app, 60)
+                continue
             result = json.loads(done.stdout.splitlines()[-1])
             results.append(result)
             log(f"  live {mode:<4} {count:5}: parked in {result['park_s']} s, idle "
@@ -579,9 +616,22 @@ def run_live(stack, params, admin, folder, log):
                 f"{result['idle_by_command']}")
             # Streams whose clients left end at their next write: post once to
             # end them, then let the workers settle before the next scenario.
-            client.call("POST", "/api/messages", {"room": str(room_id), "text": "flush"})
+            flush(client, room_id)
             settle(app, 30)
     return results
+
+
+def flush(client, room_id):
+    """Post once, so that the streams and polls of clients gone away answer
+    (and end) now rather than at their timeout; a refusal is not fatal."""
+    for _ in range(5):
+        try:
+            if client.call("POST", "/api/messages", {"room": str(room_id),
+                                                     "text": "flush"})[0] == 201:
+                return
+        except OSError:
+            pass
+        time.sleep(2)
 
 
 def settle(app, limit):
@@ -612,7 +662,13 @@ def run_sizes(folder, database, params, log, label):
         author = db.users.find_one({"username": "size-admin"})
         stored = db.messages.count_documents({"room": room_id})
         path = f"/api/messages?room={room_id}"
+        budget = time.monotonic() + params["size_budget_s"]
         for size in params["sizes"]:
+            if time.monotonic() > budget:
+                log(f"  {label}: {size} messages and more left out (over "
+                    f"{params['size_budget_s']} s for this backend)")
+                points.append({"backend": label, "messages": size, "skipped": True})
+                continue
             started = time.perf_counter()
             fill(db, room_id, size - stored, author)
             stored = size
@@ -653,6 +709,9 @@ def main(argv=None):
     parser.add_argument("--smoke", action="store_true",
                         help="every part, tiny: checks that the report comes out")
     parser.add_argument("--out", default=str(HERE / "report"), help="report folder")
+    parser.add_argument("--also", action="append", default=[], metavar="KIND=EXECUTABLE",
+                        help="measure the data-size part on another wire-protocol server too "
+                             f"({', '.join(OTHER_SERVERS)}), installed apart")
     parser.add_argument("--skip", action="append", default=[],
                         choices=("routes", "live", "sizes", "postgresql"),
                         help="leave a part out (its section says so)")
@@ -665,6 +724,10 @@ def main(argv=None):
 
     def log(text):
         print(text, flush=True)
+
+    def checkpoint():
+        """What is measured so far, should a later part fail."""
+        (out / "report.json").write_text(json.dumps(data, indent=1, default=str))
 
     started = time.monotonic()
     data = {"started": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -684,11 +747,13 @@ def main(argv=None):
                     phase = time.monotonic()
                     data["routes"] = run_routes(stack, params, log)
                     data["routes"]["elapsed_s"] = round(time.monotonic() - phase, 1)
+                    checkpoint()
                 if "live" not in args.skip:
                     log("2. live delivery (makechat)")
                     phase = time.monotonic()
                     data["live"] = run_live(stack, params, admin, folder, log)
                     data["live_elapsed_s"] = round(time.monotonic() - phase, 1)
+                    checkpoint()
         if "sizes" not in args.skip:
             log("3. GET latest 50 as the stored messages grow")
             phase = time.monotonic()
@@ -705,6 +770,18 @@ def main(argv=None):
                         folder, FerretPostgres(folder / "db-pg", postgres.url()), params, log,
                         "postgresql")
                 data["postgresql"] = "measured"
+            checkpoint()
+            data["others"] = {}
+            for also in args.also:
+                kind, _, executable = also.partition("=")
+                try:
+                    data["sizes"] += run_sizes(folder, OtherServer(folder / f"db-{kind}", kind,
+                                                                   executable),
+                                               params, log, kind)
+                    data["others"][kind] = "measured"
+                except Exception as error:  # noqa: BLE001 - the report says what failed
+                    log(f"  {kind}: {error!r}")
+                    data["others"][kind] = f"failed: {error!r}"[:400]
             data["sizes_elapsed_s"] = round(time.monotonic() - phase, 1)
     data["elapsed_s"] = round(time.monotonic() - started, 1)
     (out / "report.json").write_text(json.dumps(data, indent=1, default=str))
