@@ -74,3 +74,10 @@ def test_editable_install_prints_nothing(tmp_path):
     lines = [line for line in (result.stdout + result.stderr).splitlines()
              if line.strip() and not line.startswith("[notice]")]
     assert lines == []
+
+
+def test_bench_installs_the_bench_extra_and_runs_the_benchmark(tmp_path):
+    commands = make_dry_run("bench", tmp_path / "venv", "BENCH_ARGS=--smoke")
+    assert "pip install -q -e '.[bench]'" in commands
+    assert "bench/run.py --smoke" in commands
+    assert "[test]" not in commands
