@@ -11,8 +11,9 @@ keep-alive and access log are what ``makechat serve`` uses. Its database
 commands are counted as makechat's are (bench/commands.py).
 
 What it leaves out, on purpose: the commit protocol of makechat's message
-log (a post is a plain ``$inc`` of the room's counter and an insert, retried
-on a duplicate seq; reads go up to that counter), idempotency keys, events,
+log (a post is a plain ``$inc`` of the room's counter and an insert; on a
+duplicate seq, which FerretDB's non-atomic ``$inc`` makes common, the
+counter is moved past the highest seq and the post draws again), idempotency keys, events,
 request ids, body limits and validation beyond what the shapes need.
 
     GET  /api/messages?room=R[&limit=N]   the latest N (50) messages, members only
@@ -139,7 +140,11 @@ def create_app(mongo_uri):
                     messages.insert_one(message)
                     break
                 except DuplicateKeyError:
-                    continue  # FerretDB v1's $inc is a read then a write: draw again
+                    # FerretDB v1's $inc is a read then a write: concurrent
+                    # posts can draw one number, and the counter can fall
+                    # behind the numbers in use. Move it past them, draw again.
+                    top = messages.find_one({"room": room_id}, {"seq": 1}, sort=[("seq", -1)])
+                    rooms.update_one({"_id": room_id}, {"$max": {"last_seq": top["seq"]}})
             else:
                 fail(falcon.HTTP_503, "Busy", "Retry.")
             resp.location = f"/api/messages/{message_id}"

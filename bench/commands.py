@@ -19,7 +19,10 @@ NAMES = ("find", "insert", "update", "delete", "findAndModify", "aggregate", "co
          "getMore", "other")
 INDEX = {name: number for number, name in enumerate(NAMES)}
 OTHER = INDEX["other"]
-SIZE = 8 * len(NAMES)
+#: After the counts by name: how many commands finished (succeeded or
+#: failed), so that started - finished is the number still in flight.
+DONE = len(NAMES)
+SIZE = 8 * (len(NAMES) + 1)
 
 
 class _Counter:
@@ -34,13 +37,17 @@ class _Counter:
         os.ftruncate(fd, SIZE)
         self.map = mmap.mmap(fd, SIZE)
         os.close(fd)
-        self.counts = (ctypes.c_int64 * len(NAMES)).from_buffer(self.map)
+        self.counts = (ctypes.c_int64 * (len(NAMES) + 1)).from_buffer(self.map)
         self.pid = os.getpid()
 
     def count(self, name):
         if self.pid != os.getpid():
             self._open()  # first command in this process (a forked worker)
         self.counts[INDEX.get(name, OTHER)] += 1
+
+    def finish(self):
+        if self.pid == os.getpid():
+            self.counts[DONE] += 1
 
 
 def install(folder):
@@ -55,10 +62,10 @@ def install(folder):
             counter.count(event.command_name)
 
         def succeeded(self, event):
-            pass
+            counter.finish()
 
         def failed(self, event):
-            pass
+            counter.finish()
 
     monitoring.register(Listener())
     return counter
@@ -66,13 +73,18 @@ def install(folder):
 
 def read(folder, pids=None):
     """Return {name: count} summed over the processes' files (all, or those of
-    ``pids``), and "total"."""
+    ``pids``), "total" (commands started) and "in_flight" (started, not
+    yet finished)."""
     totals = dict.fromkeys(NAMES, 0)
+    done = 0
     for path in Path(folder).glob("*.commands"):
         if pids is not None and int(path.stem) not in pids:
             continue
         data = path.read_bytes()[:SIZE].ljust(SIZE, b"\0")
-        for name, value in zip(NAMES, struct.unpack(f"={len(NAMES)}q", data)):
+        values = struct.unpack(f"={len(NAMES) + 1}q", data)
+        for name, value in zip(NAMES, values):
             totals[name] += value
+        done += values[DONE]
     totals["total"] = sum(totals[name] for name in NAMES)
+    totals["in_flight"] = totals["total"] - done
     return totals

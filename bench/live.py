@@ -161,36 +161,44 @@ async def http(port, request, timeout=60):
 
 
 async def quiet(s, pids, since, deadline, step=0.05):
-    """Wait until, for quiet_window seconds, the workers have used under
-    quiet_cpu of a core and sent under quiet_commands_per_s database
-    commands a second (a request being admitted sends several; the pollers
-    of idle waiters a few a second in all); return when that quiet stretch
-    began (not before since), or None at the deadline.
+    """Wait until, for quiet_window seconds, no more database commands of
+    the workers were in flight at any sample than their pollers send (two
+    each), they sent under
+    quiet_commands_per_s commands a second (admitting a request sends
+    several; the pollers of idle waiters a few a second in all), and they
+    and the database server used under quiet_cpu of a core each; return
+    when that quiet stretch began (not before since), or None at the
+    deadline.
 
-    Both, because either alone is fooled: when the database is the
-    bottleneck, workers wait for it with idle CPUs while requests queue."""
+    All of these, because each alone is fooled: when the database is the
+    bottleneck the workers wait with idle CPUs while requests queue for a
+    connection, and a stalled database sends nothing back."""
     needed = max(1, round(s["quiet_window"] / step))
-    counts = set(pids)
-    used, sent, at = cpu_seconds(pids), commands.read(s["counts"], counts)["total"], \
-        time.perf_counter()
-    run, start, start_cpu, start_sent = 0, at, used, sent
+    counts, db = set(pids), [s["db_pid"]] if s.get("db_pid") else []
+
+    def sample():
+        found = commands.read(s["counts"], counts)
+        return (time.perf_counter(), cpu_seconds(pids), cpu_seconds(db), found["total"],
+                found["in_flight"])
+
+    run, first = 0, sample()
     while time.perf_counter() < deadline:
         await asyncio.sleep(step)
-        now = time.perf_counter()
-        total, count = cpu_seconds(pids), commands.read(s["counts"], counts)["total"]
-        if run == 0:
-            start, start_cpu, start_sent = at, used, sent
+        now = sample()
+        if now[4] > 2 * len(pids):  # more in flight than the pollers' own: queued work
+            run, first = 0, now
+            continue
         run += 1
-        elapsed = now - start
+        elapsed = now[0] - first[0]
         # NOTE: /proc counts CPU in clock ticks (10 ms): a stretch is judged
         # on its total, with one tick of slack, not step by step.
-        busy = (total - start_cpu > s["quiet_cpu"] * elapsed + 0.011
-                or count - start_sent > s.get("quiet_commands_per_s", 30) * elapsed + 1)
+        busy = (now[1] - first[1] > s["quiet_cpu"] * elapsed + 0.011
+                or now[2] - first[2] > s["quiet_cpu"] * elapsed + 0.011
+                or now[3] - first[3] > s.get("quiet_commands_per_s", 30) * elapsed + 1)
         if busy:
-            run = 0
+            run, first = 0, now
         elif run >= needed:
-            return max(start, since)
-        used, sent, at = total, count, now
+            return max(first[0], since)
     return None
 
 

@@ -167,7 +167,8 @@ def profile_section(profiles):
     if not isinstance(profiles, dict) or not profiles:
         return "\n".join(text + [f"Not profiled: {profiles or 'no py-spy'}.", ""])
     text.append("One more makechat run per route under the same load, sampled by py-spy "
-                "(200 Hz, both workers; not timed). *own*: samples in the function itself; "
+                "(200 Hz, both workers; not timed; samples in gevent's loop itself, waiting for "
+                "sockets, left out). *own*: samples in the function itself; "
                 "*inside*: samples anywhere below a makechat function. The raw stacks are "
                 "beside this report.\n")
     for route, found in profiles.items():

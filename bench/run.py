@@ -235,11 +235,11 @@ class App:
     def commands(self):
         return commands.read(self.counts)["total"]
 
-    def stop(self):
+    def stop(self, timeout=30):
         if self.process and self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(timeout=30)
+                self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
@@ -514,8 +514,8 @@ def profile(stack, route, params, folder, log):
         count = int(count)
         frames = [frame for frame in stack_text.split(";") if not frame.startswith("process ")
                   and not frame.startswith("thread ")]
-        if not frames or frames[-1].startswith("run (") and "gevent/hub.py" in frames[-1]:
-            continue  # gevent's loop waiting for a socket: idle, not work
+        if not frames or short(frames[-1]) == "Hub.run (hub.py)":
+            continue  # gevent's loop, in C: waiting for a socket (idle) or switching
         total += count
         own[short(frames[-1])] = own.get(short(frames[-1]), 0) + count
         for name in {short(frame) for frame in frames if "makechat/" in frame}:
@@ -575,50 +575,79 @@ def live_users(db, room_id, count, prefix):
     return secrets_
 
 
-def run_live(stack, params, admin, folder, log):
+def run_live(folder, params, log, saved=lambda results: None):
+    """Each scenario on a makechat of its own (fresh workers: nothing left
+    waiting from the one before), on a database holding only the live room,
+    its users and a few messages; ``saved`` is called with the results so far
+    after each."""
     from bson import ObjectId
-    db = stack.pymongo()
-    client = Client(stack.makechat.port, admin)
-    status, room = client.call("POST", "/api/rooms", {"name": "live", "is_visible": False})
-    assert status == 201, room
-    room_id = ObjectId(oid(room["_id"]))
-    assert client.call("POST", "/api/messages", {"room": str(room_id), "text": "start"})[0] == 201
-    tokens = live_users(db, room_id, max(params["live"]), "live")
-    app = stack.makechat
+    database = DatabaseServer(folder / "db-live", prefer_mongod=False)
     results = []
-    for mode in ("poll", "sse"):
-        for count in params["live"]:
-            after = db.rooms.find_one({"_id": room_id})["committed_seq"]
-            scenario = {"mode": mode, "port": app.port, "room": str(room_id), "after": after,
-                        "wait": 110, "tokens": tokens[:count], "poster": admin,
-                        "posts": params["posts"], "stop_after": params["posts"],
-                        "pids": app.workers(), "counts": str(app.counts),
-                        "idle_seconds": params["idle_seconds"], "park_timeout": 90,
-                        "delivery_timeout": 30, "quiet_window": 0.5, "quiet_cpu": 0.05,
-                        "quiet_commands_per_s": 30}
-            path = folder / f"live-{mode}-{count}.json"
-            path.write_text(json.dumps(scenario))
-            done = subprocess.run([sys.executable, str(HERE / "live.py"), str(path)],
-                                  capture_output=True, text=True, timeout=900)
-            if done.returncode != 0:
-                error = done.stderr.strip().splitlines()[-1:] or ["no output"]
-                log(f"  live {mode:<4} {count:5}: FAILED: {error[0]}\n{done.stderr[-2000:]}")
-                results.append({"mode": mode, "clients": count, "error": error[0][:300]})
-                flush(client, room_id)
-                settle(app, 60)
-                continue
-            result = json.loads(done.stdout.splitlines()[-1])
-            results.append(result)
-            log(f"  live {mode:<4} {count:5}: parked in {result['park_s']} s, idle "
-                f"{result['idle_commands_per_s']} cmd/s, p50 {result['p50_ms']} ms, p99 "
-                f"{result['p99_ms']} ms, RSS {result['rss_mib']} MiB, "
-                f"missing {result['missing']}, failed {result['failed']}; idle by command "
-                f"{result['idle_by_command']}")
-            # Streams whose clients left end at their next write: post once to
-            # end them, then let the workers settle before the next scenario.
-            flush(client, room_id)
-            settle(app, 30)
+    with Stack(folder / "live", database, baseline=False) as stack:
+        admin = stack.user("live-admin", admin=True)
+        db = stack.pymongo()
+        client = Client(stack.makechat.port, admin)
+        status, room = client.call("POST", "/api/rooms", {"name": "live", "is_visible": False})
+        assert status == 201, room
+        room_id = ObjectId(oid(room["_id"]))
+        assert client.call("POST", "/api/messages", {"room": str(room_id),
+                                                     "text": "start"})[0] == 201
+        tokens = live_users(db, room_id, max(params["live"]), "live")
+        app = stack.makechat
+        first = True
+        for mode in ("poll", "sse"):
+            for count in params["live"]:
+                if not first:
+                    app.stop(timeout=15)
+                    app.start()
+                    client = Client(app.port, admin)
+                first = False
+                results.append(live_scenario(app, database, client, room_id, tokens, mode,
+                                             count, params, folder, log))
+                saved(results)
     return results
+
+
+def live_scenario(app, database, client, room_id, tokens, mode, count, params, folder, log):
+    db_room = database_room(database, room_id)
+    after = db_room["committed_seq"]
+    Client(app.port, tokens[0]).call("GET", f"/api/messages?room={room_id}&limit=1")  # warm
+    settle(app, 10)
+    scenario = {"mode": mode, "port": app.port, "room": str(room_id), "after": after,
+                "wait": 110, "tokens": tokens[:count], "poster": client.token,
+                "posts": params["posts"], "stop_after": params["posts"],
+                "pids": app.workers(), "counts": str(app.counts),
+                "db_pid": database.process.pid,
+                "idle_seconds": params["idle_seconds"], "park_timeout": 90,
+                "delivery_timeout": 30, "quiet_window": 0.5, "quiet_cpu": 0.05,
+                "quiet_commands_per_s": 30}
+    path = folder / f"live-{mode}-{count}.json"
+    path.write_text(json.dumps(scenario))
+    try:
+        done = subprocess.run([sys.executable, str(HERE / "live.py"), str(path)],
+                              capture_output=True, text=True, timeout=900)
+    except subprocess.TimeoutExpired:
+        done = subprocess.CompletedProcess([], 1, "", "bench/live.py: over 900 s")
+    if done.returncode != 0:
+        error = done.stderr.strip().splitlines()[-1:] or ["no output"]
+        log(f"  live {mode:<4} {count:5}: FAILED: {error[0]}\n{done.stderr[-2000:]}")
+        return {"mode": mode, "clients": count, "error": error[0][:300]}
+    result = json.loads(done.stdout.splitlines()[-1])
+    log(f"  live {mode:<4} {count:5}: parked in {result['park_s']} s, idle "
+        f"{result['idle_commands_per_s']} cmd/s, p50 {result['p50_ms']} ms, p99 "
+        f"{result['p99_ms']} ms, RSS {result['rss_mib']} MiB, "
+        f"missing {result['missing']}, failed {result['failed']}, posts refused "
+        f"{result['posts_refused']}; idle by command {result['idle_by_command']}")
+    return result
+
+
+def database_room(database, room_id):
+    import pymongo
+    client = pymongo.MongoClient(database.uri("bench"))
+    try:
+        return client.bench.rooms.find_one({"_id": room_id})
+    finally:
+        client.close()
 
 
 def flush(client, room_id):
@@ -737,23 +766,26 @@ def main(argv=None):
         folder = Path(tmp)
         log(f"bench: {'smoke' if args.smoke else 'full'} run, work folder {folder}")
         database = DatabaseServer(folder / "db", prefer_mongod=False)
-        if "routes" not in args.skip or "live" not in args.skip:
+        data["database"] = database.kind
+        if "routes" not in args.skip:
             with Stack(folder, database) as stack:
-                data["database"] = database.kind
                 stack.out = out
-                admin = stack.user("live-admin", admin=True)
-                if "routes" not in args.skip:
-                    log("1. routes (makechat and the baseline, alternating)")
-                    phase = time.monotonic()
-                    data["routes"] = run_routes(stack, params, log)
-                    data["routes"]["elapsed_s"] = round(time.monotonic() - phase, 1)
-                    checkpoint()
-                if "live" not in args.skip:
-                    log("2. live delivery (makechat)")
-                    phase = time.monotonic()
-                    data["live"] = run_live(stack, params, admin, folder, log)
-                    data["live_elapsed_s"] = round(time.monotonic() - phase, 1)
-                    checkpoint()
+                log("1. routes (makechat and the baseline, alternating)")
+                phase = time.monotonic()
+                data["routes"] = run_routes(stack, params, log)
+                data["routes"]["elapsed_s"] = round(time.monotonic() - phase, 1)
+                checkpoint()
+        if "live" not in args.skip:
+            log("2. live delivery (makechat)")
+            phase = time.monotonic()
+
+            def saved(results):
+                data["live"] = results
+                checkpoint()
+
+            data["live"] = run_live(folder, params, log, saved)
+            data["live_elapsed_s"] = round(time.monotonic() - phase, 1)
+            checkpoint()
         if "sizes" not in args.skip:
             log("3. GET latest 50 as the stored messages grow")
             phase = time.monotonic()
