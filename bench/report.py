@@ -194,16 +194,18 @@ def live_section(live):
                 "``GET /api/messages?room=R&after=SEQ&wait=110``, re-sent after each answer; "
                 "``sse`` is ``GET /api/events`` with ``Accept: text/event-stream``. Parked: "
                 "from the first connection until the workers are quiet for 0.5 s (under 5% of "
-                "a core, and under 30 database commands/s: admitting a request sends "
-                "several). Idle: database commands per second with all N parked. Delivery: "
+                "a core, under 30 database commands/s, and no more commands in flight than "
+                "their pollers': admitting a request sends several, and a backlog waits "
+                "for a connection). Idle: database commands per second with all N parked. Delivery: "
                 "from a post's 201 to each client's receipt, over all posts and clients.\n")
     rows = [[r["mode"], r["clients"], fmt(r["park_s"], 2), fmt(r["idle_commands_per_s"]),
-             fmt(r["p50_ms"]), fmt(r["p99_ms"]), fmt(r["max_ms"]),
+             fmt(r.get("idle_db_cpu_pct")), fmt(r["p50_ms"]), fmt(r["p99_ms"]), fmt(r["max_ms"]),
              " / ".join(fmt(v) for v in r["rss_mib"]), fmt(r["kib_per_client"]),
              r["deliveries"], r["missing"], r["failed"], len(r.get("posts_refused", []))]
             if "error" not in r else
-            [r["mode"], r["clients"], "FAILED"] + [None] * 10 for r in live]
-    text.append(table(["mode", "N", "park s", "idle cmds/s", "p50 ms", "p99 ms", "max ms",
+            [r["mode"], r["clients"], "FAILED"] + [None] * 11 for r in live]
+    text.append(table(["mode", "N", "park s", "idle cmds/s", "idle DB CPU %", "p50 ms",
+                       "p99 ms", "max ms",
                        "RSS MiB per worker", "KiB/client", "deliveries", "missing", "failed",
                        "posts refused"], rows))
     errors = [r for r in live if "error" in r]
@@ -211,7 +213,14 @@ def live_section(live):
         text.append("Scenarios that failed: " + "; ".join(
             f"{r['mode']} {r['clients']}: ``{r['error']}``" for r in errors) + "\n")
     live = [r for r in live if "error" not in r]
-    text.append("*missing*: deliveries that never came (within 30 s); *failed*: clients "
+    ready = [f"{r['clients']}: {fmt(r['streams_ready_s'], 2)} s" for r in live
+             if r.get("streams_ready_s") is not None]
+    if ready:
+        text.append("Event streams: every client had its ``stream.ready`` after " +
+                    ", ".join(ready) + ".\n")
+    text.append("*park s* '-': the workers never went quiet within 90 s. *idle DB CPU*: "
+                "the database server's CPU (% of one core) while all N wait. "
+                "*missing*: deliveries that never came (within 30 s); *failed*: clients "
                 "whose request was answered with an error (so they stopped); *posts "
                 "refused*: posts answered other than 201, each retried after 1 s.\n")
     reparks = [(r["mode"], r["clients"], r["repark_s"]) for r in live if r.get("repark_s")]

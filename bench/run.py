@@ -512,7 +512,11 @@ def profile(stack, route, params, folder, log):
         if not count.isdigit():
             continue
         count = int(count)
-        frames = [frame for frame in stack_text.split(";") if not frame.startswith("process ")
+        parts = stack_text.split(";")
+        processes = [frame for frame in parts if frame.startswith("process ")]
+        if processes and processes[-1].startswith(f"process {app.process.pid}:"):
+            continue  # the arbiter (gunicorn's master), not a worker
+        frames = [frame for frame in parts if not frame.startswith("process ")
                   and not frame.startswith("thread ")]
         if not frames or short(frames[-1]) == "Hub.run (hub.py)":
             continue  # gevent's loop, in C: waiting for a socket (idle) or switching
