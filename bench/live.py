@@ -212,6 +212,7 @@ async def scenario(s):
     pids = s["pids"]
     rss_before = [rss_mib(pid) for pid in pids]
     deadline = time.perf_counter() + s["park_timeout"]
+    before_park = commands.read(s["counts"], set(pids))["total"]
     started = time.perf_counter()
     clients = []
     for token in s["tokens"]:
@@ -229,6 +230,11 @@ async def scenario(s):
               "connect_s": round(sent - started, 3),
               "park_s": round(parked_at - started, 3) if parked_at else None,
               "streams_ready_s": ready_s,
+              # Commands per client while they parked (the pollers' few
+              # included): what admitting one waiting request costs.
+              "park_commands_per_client": round(
+                  (commands.read(s["counts"], set(pids))["total"] - before_park)
+                  / len(clients), 2),
               "failed": sum(1 for c in clients if c.failed)}
     # Idle: what N parked clients cost the database, and the workers' memory.
     counted = commands.read(s["counts"], set(pids))
