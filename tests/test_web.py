@@ -607,6 +607,7 @@ def test_admin_adds_a_member(first_browser, admin, new_user, new_room, server):
     room = new_room()
     open_admin(first_browser, admin)
     room_row(first_browser, room["name"]).find_element("css selector", ".manage-members").click()
+    first_browser.find("#admin-member-list li")  # the panel has loaded its members
     first_browser.fill("#room-panel input[name=username]", user.username)
     first_browser.click("#room-panel button", "Add member")
     first_browser.wait_text("#admin-member-list", user.username)
@@ -619,6 +620,7 @@ def test_admin_adding_an_unknown_user_says_so(first_browser, admin, new_room):
     room = new_room()
     open_admin(first_browser, admin)
     room_row(first_browser, room["name"]).find_element("css selector", ".manage-members").click()
+    first_browser.find("#admin-member-list li")  # the panel has loaded its members
     first_browser.fill("#room-panel input[name=username]", "nobody-by-that-name")
     first_browser.click("#room-panel button", "Add member")
     alert = first_browser.find("#room-panel [role=alert]")

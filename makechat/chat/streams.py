@@ -162,13 +162,15 @@ class Streams:
 
     def _reads(self, user, state):
         """read events for the markers that changed since last sent."""
-        events = []
+        events, highest = [], {}
         for marker in ReadMarker._get_collection().find(
                 {"user": user.id, "room": {"$in": list(state.positions)}},
                 {"room": 1, "seq": 1}):
-            if state.reads.get(marker["room"]) != marker["seq"]:
-                state.reads[marker["room"]] = marker["seq"]
-                events.append(_synthetic("read", marker["room"], {"seq": marker["seq"]}))
+            highest[marker["room"]] = max(marker["seq"], highest.get(marker["room"], 0))
+        for room_id, seq in highest.items():
+            if state.reads.get(room_id) != seq:
+                state.reads[room_id] = seq
+                events.append(_synthetic("read", room_id, {"seq": seq}))
         return events
 
     def step(self, user, state, rooms=None):

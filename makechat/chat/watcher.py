@@ -39,11 +39,13 @@ class RoomWatcher:
     """Block callers until a room's committed mark passes what they have seen
     (or, for a stream, until the user's stream token changes)."""
 
-    def __init__(self, poll_interval, advance):
+    def __init__(self, poll_interval, advance, remember=lambda room_id, mark: None):
         self.poll_interval = poll_interval
-        # MessageStore.advance, to unstick a dead writer's gap; the store knows
-        # nothing of the watcher (Messaging tells it about local posts).
+        # MessageStore.advance, to unstick a dead writer's gap, and
+        # MessageStore.remember_mark, to share what each poll learns; the
+        # store knows nothing of the watcher (Messaging tells it about posts).
         self.advance = advance
+        self.remember = remember
         self._waiters = {}       # room id -> [_Waiter]
         self._user_waiters = {}  # user id -> [_Waiter]
         self._lock = threading.Lock()
@@ -152,6 +154,8 @@ class RoomWatcher:
                 # Numbers beyond the mark: written out of order, or held by a
                 # writer that died (advance punches those after gap_timeout).
                 mark = self.advance(room["_id"], room)
+            else:
+                self.remember(room["_id"], mark)
             self.notify(room["_id"], mark)
         for room_id in set(room_ids) - found:
             self.notify(room_id)  # the room was deleted: let its waiters answer 404
