@@ -4,12 +4,17 @@
 import { api, request, session, signOut, errorText, oid } from "./api.js";
 import { loginView, registerView } from "./auth.js";
 import { h, replace, notice, focus } from "./dom.js";
+import { events } from "./events.js";
 import { roomView } from "./room.js";
+
+// Why the tab was signed out, kept until the next log-in: the stream may
+// learn of a revoked token before a reload does, and the form should say why
+// either way.
+const SIGNED_OUT_KEY = "makechat.signed-out";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
 let leaveView = null;
-let signedOutMessage = null;
 
 function go(hash) {
   if (location.hash === hash) route();
@@ -27,6 +32,7 @@ function renderNav() {
     h("a", { href: "#/rooms" }, "Rooms"),
     user.is_superuser && h("a", { href: "admin" }, "Admin"),
     h("button", { type: "button", className: "link", onclick: async () => {
+      events.disconnect();   // before the token is revoked: this is no surprise end
       await signOut();
       go("#/login");
     } }, "Log out"));
@@ -108,6 +114,12 @@ function route() {
   renderNav();
   const hash = location.hash || "#/";
   const signedIn = Boolean(session.token);
+  if (signedIn) {
+    sessionStorage.removeItem(SIGNED_OUT_KEY);
+    events.connect();   // once per page: every view subscribes to the one stream
+  } else {
+    events.disconnect();
+  }
   if (hash === "#/register") {
     show(registerView({ onSignedIn: () => go("#/rooms"), loginHref: "#/login" }));
     return;
@@ -117,8 +129,7 @@ function route() {
       go("#/rooms");
       return;
     }
-    const message = signedOutMessage;
-    signedOutMessage = null;
+    const message = sessionStorage.getItem(SIGNED_OUT_KEY);
     show(loginView({ onSignedIn: () => go("#/rooms"), registerHref: "#/register", message }));
     return;
   }
@@ -133,7 +144,8 @@ function route() {
 }
 
 window.addEventListener("makechat:signed-out", (event) => {
-  signedOutMessage = `You have been signed out: ${event.detail}`;
+  events.disconnect();
+  sessionStorage.setItem(SIGNED_OUT_KEY, `You have been signed out: ${event.detail}`);
   go("#/login");
 });
 window.addEventListener("hashchange", route);
