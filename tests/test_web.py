@@ -281,7 +281,7 @@ def test_message_posted_in_one_browser_appears_in_the_other_within_2_seconds(
     room = new_room(alice, bob)
     open_room(first_browser, alice, room)
     open_room(second_browser, bob, room)
-    time.sleep(0.3)   # both browsers are waiting on after+wait now
+    time.sleep(0.3)   # both browsers follow the room on their event streams now
     text = unique("live message ")
     started = time.monotonic()
     send(second_browser, text)
@@ -386,6 +386,57 @@ def test_others_edits_and_deletions_show_when_the_tab_comes_back(
     first_browser.script("document.dispatchEvent(new Event('visibilitychange'))")
     first_browser.wait_text("#messages .message", "bob's second thought")
     first_browser.wait_gone("#messages .message", "bob's rash remark")
+
+
+def test_edit_and_deletion_in_one_browser_show_live_in_the_other(
+        first_browser, second_browser, new_user, new_room):
+    alice, bob = new_user(), new_user()
+    room = new_room(alice, bob)
+    open_room(first_browser, alice, room)
+    open_room(second_browser, bob, room)
+    send(second_browser, "bob says tomatto")
+    second_browser.wait_text("#messages .message", "bob says tomatto")   # the composer is free
+    send(second_browser, "bob says something rash")
+    first_browser.wait_text("#messages .message", "bob says something rash")
+    first_browser.script("window.notReloaded = true")
+
+    typo = second_browser.wait_text("#messages .message", "bob says tomatto")
+    typo.find_element("css selector", "button.edit").click()
+    editor = second_browser.find(".edit-form textarea")
+    editor.clear()
+    editor.send_keys("bob says tomato")
+    second_browser.click(".edit-form button[type=submit]")
+    edited = first_browser.wait_text("#messages .message", "bob says tomato", timeout=3)
+    assert "(edited)" in edited.text
+
+    rash = second_browser.wait_text("#messages .message", "bob says something rash")
+    rash.find_element("css selector", "button.delete").click()
+    second_browser.accept_confirm()
+    first_browser.wait_gone("#messages .message", "bob says something rash", timeout=3)
+    # Live: no reload, and no tab switch to catch up on.
+    assert first_browser.script("return window.notReloaded") is True
+    assert "tomatto" not in first_browser.find("#messages").text
+
+
+def test_renaming_shows_live_and_removal_returns_to_the_rooms_list(
+        first_browser, new_user, new_room, server, admin):
+    alice = new_user()
+    room = new_room(alice, topic="before")
+    open_room(first_browser, alice, room)
+    new_name = unique("renamed-live")
+    status, _, _ = http("PATCH", server.url + f"/api/rooms/{room['_id']['$oid']}",
+                        {"name": new_name, "topic": "after"}, token=admin.token)
+    assert status == 200
+    first_browser.wait_text("#room-heading", new_name)
+    first_browser.wait_text(".room-header .room-topic", "after")
+    status, _, members = http("GET", server.url + f"/api/members?room={room['_id']['$oid']}",
+                              token=admin.token)
+    membership = next(member for member in members if member["username"] == alice.username)
+    status, _, _ = http("DELETE", server.url + f"/api/members/{membership['_id']['$oid']}",
+                        token=admin.token)
+    assert status == 204
+    first_browser.find("#rooms-heading")
+    assert f"You were removed from {new_name}." in first_browser.find("[role=status]").text
 
 
 def test_others_messages_offer_no_edit_or_delete(first_browser, new_user, new_room, server):
@@ -541,11 +592,11 @@ def test_leaving_a_room_stops_its_requests_and_listeners(first_browser, new_user
     open_room(first_browser, user, room)
     send(first_browser, "said before leaving")
     first_browser.wait_text("#messages .message", "said before leaving")
-    time.sleep(0.3)   # the live loop is waiting on after+wait now
+    time.sleep(0.3)   # the room follows its events on the stream now
     first_browser.go("#/rooms")
     first_browser.find(".room-list")
     first_browser.script(RECORD_ROOM_REQUESTS, f"room={room['_id']['$oid']}")
-    # A loop left behind would ask again once this post ends its wait; a
+    # A subscription left behind would act on this post's event; a
     # visibility listener left behind would fetch the latest page.
     post(server, user, room, "said after leaving")
     first_browser.script("document.dispatchEvent(new Event('visibilitychange'))")

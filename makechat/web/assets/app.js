@@ -16,6 +16,7 @@ const SIGNED_OUT_KEY = "makechat.signed-out";
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
 let leaveView = null;
+let roomsNotice = null;   // a notice for the rooms list (a room that went away)
 
 function go(hash) {
   if (location.hash === hash) route();
@@ -73,12 +74,14 @@ function route() {
   }
   const roomMatch = /^#\/rooms\/([0-9a-f]{24})$/.exec(hash);
   if (roomMatch) {
-    const view = roomView(roomMatch[1], { user: session.user, go });
+    const view = roomView(roomMatch[1], { user: session.user, go,
+      notify: (text) => { roomsNotice = text; } });
     leaveView = view.leave;
     show(view);
     return;
   }
-  show(roomsView({ go }));
+  show(roomsView({ go, message: roomsNotice }));
+  roomsNotice = null;
 }
 
 window.addEventListener("makechat:signed-out", (event) => {

@@ -8,7 +8,7 @@ import { h, notice, timeElement, field, announce } from "./dom.js";
 
 /**
  * messageList({user, onError, afterDelete}) -> {element, place, remove,
- * isEditing, known, oldest}. onError(text) reports a failed deletion;
+ * isEditing, get, known, oldest}. onError(text) reports a failed deletion;
  * afterDelete() runs once one's own message is gone (to move focus on).
  */
 export function messageList({ user, onError, afterDelete }) {
@@ -135,6 +135,8 @@ export function messageList({ user, onError, afterDelete }) {
     place,
     remove,
     isEditing,
+    /** The message shown with that id, as last placed (undefined if none). */
+    get: (id) => messages.get(id)?.message,
     /** The id and seq of every message shown (a copy: safe to remove while iterating). */
     known: () => Array.from(messages, ([id, entry]) => ({ id, seq: entry.message.seq })),
     oldest: () => oldest,

@@ -4,8 +4,11 @@
 import { api, request, session, errorText, oid } from "./api.js";
 import { h, notice } from "./dom.js";
 
-/** roomsView({go}) -> {element}. go(hash) routes (to a room just joined). */
-export function roomsView({ go }) {
+/**
+ * roomsView({go, message}) -> {element}. go(hash) routes (to a room just
+ * joined); message is a notice to show first (a room that went away, say).
+ */
+export function roomsView({ go, message }) {
   const status = notice();
   const list = h("ul", { className: "room-list", "aria-labelledby": "rooms-heading" });
   const more = h("button", { type: "button", hidden: true }, "Show more rooms");
@@ -13,6 +16,7 @@ export function roomsView({ go }) {
     h("h1", { id: "rooms-heading" }, "Rooms"),
     status.element, list, more);
   let next = null;
+  if (message) status.info(message);
 
   async function join(room, button) {
     button.disabled = true;
