@@ -439,6 +439,42 @@ def test_renaming_shows_live_and_removal_returns_to_the_rooms_list(
     assert f"You were removed from {new_name}." in first_browser.find("[role=status]").text
 
 
+def test_a_room_opens_with_a_new_messages_divider_at_the_read_marker(
+        first_browser, new_user, new_room, server):
+    alice, bob = new_user(), new_user()
+    room = new_room(alice, bob)
+    post(server, bob, room, "read long ago")
+    seen = post(server, bob, room, "the last one alice saw")
+    status, _, _ = http("PUT", server.url + f"/api/rooms/{room['_id']['$oid']}/read",
+                        {"seq": seen["seq"]}, token=alice.token)
+    assert status == 200
+    post(server, bob, room, "first unread")
+    post(server, bob, room, "second unread")
+    open_room(first_browser, alice, room)
+    first_browser.wait_text("#messages .message", "second unread")
+    divider = first_browser.find("#messages .new-messages")
+    assert divider.text == "New messages"
+    around = first_browser.script(
+        "const divider = document.querySelector('#messages .new-messages');"
+        "return [divider.previousElementSibling.querySelector('.text').textContent,"
+        "        divider.nextElementSibling.querySelector('.text').textContent];")
+    assert around == ["the last one alice saw", "first unread"]
+    # Shown, so read: the marker moved to the newest message.
+    first_browser.wait_until(lambda: http(
+        "GET", server.url + f"/api/rooms/{room['_id']['$oid']}", token=alice.token)[2]["unread"]
+        == 0, message="opening the room did not mark it read")
+
+
+def test_a_room_without_unread_messages_opens_without_a_divider(first_browser, new_user,
+                                                               new_room, server):
+    alice = new_user()
+    room = new_room(alice)
+    post(server, alice, room, "only my own words")
+    open_room(first_browser, alice, room)
+    first_browser.wait_text("#messages .message", "only my own words")
+    assert first_browser.find_all("#messages .new-messages") == []
+
+
 def test_others_messages_offer_no_edit_or_delete(first_browser, new_user, new_room, server):
     alice, bob = new_user(), new_user()
     room = new_room(alice, bob)

@@ -1,6 +1,6 @@
 // One room: the view that puts its parts together (the message list, its
-// history, live updates, the composer and the members panel, one module
-// each), shows the room's name and topic or the offer to
+// history, live updates, the read marker, the composer and the members
+// panel, one module each), shows the room's name and topic or the offer to
 // join, and routes what one part learns to the others. Leaving the room
 // aborts one AbortController, which every part's requests, subscriptions and
 // listeners share.
@@ -13,6 +13,7 @@ import { historyPane } from "./room-history.js";
 import { liveFollower } from "./room-live.js";
 import { membersPanel } from "./room-members.js";
 import { messageList } from "./room-messages.js";
+import { readMarker } from "./room-read.js";
 
 /**
  * Return the room view: {element, focusTarget, leave}. go(hash) routes;
@@ -38,6 +39,7 @@ export function roomView(roomId, { user, go, notify }) {
   } });
   const members = membersPanel({ roomId, user, signal, onError: showError,
     onLeft: () => go("#/rooms") });
+  const read = readMarker({ roomId, signal });
   const live = liveFollower({
     roomId,
     signal,
@@ -65,14 +67,14 @@ export function roomView(roomId, { user, go, notify }) {
       members.load();
     },
     onRoom: showRoom,
-    onRead() {},
+    onRead: (seq) => read.moved(seq),
     onRemoved() {
       notify(leftBy === oid(user._id) ? `You left ${roomName}.`
         : leftBy ? `You were removed from ${roomName}.`
           : `${roomName} is no longer available to you.`);
       go("#/rooms");
     },
-    onSeq() {},
+    onSeq: (seq) => read.saw(seq),
     onError: showError,
   });
 
@@ -144,8 +146,11 @@ export function roomView(roomId, { user, go, notify }) {
         return;
       }
       compose.show();
-      await history.loadLatest();
+      const page = await history.loadLatest();
+      if (room.unread) history.reveal(list.markUnread(room.read_seq || 0));
       live.start();
+      const newest = page.length ? page[page.length - 1].seq : 0;
+      read.open(room.read_seq, Math.max(room.last_seq || 0, newest));
     } catch (error) {
       if (error.name !== "AbortError") status.error(errorText(error));
     }
