@@ -475,6 +475,54 @@ def test_a_room_without_unread_messages_opens_without_a_divider(first_browser, n
     assert first_browser.find_all("#messages .new-messages") == []
 
 
+def unread_badge(browser, room):
+    """The text of a room's unread badge in the rooms list ('' when none shows)."""
+    return browser.script(
+        "const badge = document.querySelector(`.room[data-room-id='${arguments[0]}'] .unread`);"
+        "return badge && !badge.hidden ? badge.textContent : '';", room["_id"]["$oid"])
+
+
+def show_rooms(browser, account):
+    browser.log_in(account.username, account.password)
+    browser.find(".room-list .room")
+
+
+def test_unread_badges_appear_live_and_clear_once_the_room_is_read(
+        first_browser, second_browser, new_user, new_room, server):
+    alice, bob = new_user(), new_user()
+    room, quiet = new_room(alice, bob), new_room(alice, bob)
+    # Alice in two browsers (two sessions), both on the rooms list.
+    show_rooms(first_browser, alice)
+    show_rooms(second_browser, alice)
+    assert unread_badge(first_browser, room) == ""
+    post(server, bob, room, "are you there?")
+    post(server, bob, room, "hello?")
+    post(server, alice, quiet, "her own words are never unread")
+    for browser in (first_browser, second_browser):
+        browser.wait_until(lambda browser=browser: unread_badge(browser, room) == "2 unread",
+                           message="the unread badge did not appear live")
+        assert browser.find(f".room[data-room-id='{room['_id']['$oid']}'] .unread").is_displayed()
+        assert unread_badge(browser, quiet) == ""
+
+    # Opening the room in one browser reads it: the other's badge clears too.
+    first_browser.go(f"#/rooms/{room['_id']['$oid']}")
+    first_browser.wait_text("#messages .message", "hello?")
+    second_browser.wait_until(lambda: unread_badge(second_browser, room) == "",
+                              message="the read event did not clear the other browser's badge")
+    first_browser.go("#/rooms")
+    first_browser.find(".room-list .room")
+    assert unread_badge(first_browser, room) == ""
+    # A message deleted before it was read no longer counts.
+    gone = post(server, bob, room, "never mind")
+    second_browser.wait_until(lambda: unread_badge(second_browser, room) == "1 unread",
+                              message="the new message was not counted")
+    status, _, _ = http("DELETE", server.url + f"/api/messages/{gone['_id']['$oid']}",
+                        token=bob.token)
+    assert status == 204
+    second_browser.wait_until(lambda: unread_badge(second_browser, room) == "",
+                              message="the deleted message still counts as unread")
+
+
 def test_others_messages_offer_no_edit_or_delete(first_browser, new_user, new_room, server):
     alice, bob = new_user(), new_user()
     room = new_room(alice, bob)

@@ -80,8 +80,10 @@ function route() {
     show(view);
     return;
   }
-  show(roomsView({ go, message: roomsNotice }));
+  const view = roomsView({ go, message: roomsNotice });
   roomsNotice = null;
+  leaveView = view.leave;
+  show(view);
 }
 
 window.addEventListener("makechat:signed-out", (event) => {
