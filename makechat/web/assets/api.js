@@ -2,6 +2,7 @@
 // X-Auth-Token, every error becomes an ApiError with the API's own plain words.
 
 const TOKEN_KEY = "makechat.token";
+const REQUEST_TIMEOUT_MS = 30000;
 const USER_KEY = "makechat.user";
 
 export class ApiError extends Error {
@@ -92,17 +93,41 @@ function failure(response, data, sentToken) {
   return new ApiError(response.status, title, description);
 }
 
-/** Make one request; return {data, next} or throw ApiError. */
+/**
+ * Make one request; return {data, next} or throw ApiError. A request with no
+ * answer within REQUEST_TIMEOUT_MS fails as having no connection: one sent
+ * just as the network went away would otherwise wait forever.
+ */
 export async function request(method, path, { body, headers = {}, signal } = {}) {
-  const init = { method, headers: headersFor(headers), signal };
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, REQUEST_TIMEOUT_MS);
+  const abort = () => controller.abort();
+  if (signal?.aborted) abort();
+  signal?.addEventListener("abort", abort, { once: true });
+  const init = { method, headers: headersFor(headers), signal: controller.signal };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
-  const response = await send(path, init);
-  const data = parse(await response.text());
-  if (!response.ok) throw failure(response, data, init.headers["X-Auth-Token"]);
-  return { data, next: nextLink(response) };
+  try {
+    const response = await send(path, init);
+    const data = parse(await response.text());
+    if (!response.ok) throw failure(response, data, init.headers["X-Auth-Token"]);
+    return { data, next: nextLink(response) };
+  } catch (error) {
+    if (timedOut && error.name === "AbortError") {
+      throw new ApiError(0, "No answer",
+        "The chat server did not answer in time. Check your connection and try again.");
+    }
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", abort);
+  }
 }
 
 /**

@@ -15,6 +15,8 @@ import { membersPanel } from "./room-members.js";
 import { messageList } from "./room-messages.js";
 import { readMarker } from "./room-read.js";
 
+const RETRY_MS = 2000;
+
 /**
  * Return the room view: {element, focusTarget, leave}. go(hash) routes;
  * notify(text) leaves a notice for the rooms list (when the room goes away).
@@ -133,26 +135,43 @@ export function roomView(roomId, { user, go, notify }) {
     }
   }
 
+  async function open() {
+    // The history is loaded once the stream runs, so that every change
+    // after the page is one the stream brings.
+    const [room] = await Promise.all([api("GET", `/api/rooms/${roomId}`, { signal }),
+      events.whenOpen(signal)]);
+    showRoom(room);
+    members.load();
+    if (!room.role) {
+      showJoin(room);
+      return;
+    }
+    compose.show();
+    const page = await history.loadLatest();
+    if (room.unread) history.reveal(list.markUnread(room.read_seq || 0));
+    live.start();
+    const newest = page.length ? page[page.length - 1].seq : 0;
+    read.open(room.read_seq, Math.max(room.last_seq || 0, newest));
+  }
+
   async function start() {
-    try {
-      // The history is loaded once the stream runs, so that every change
-      // after the page is one the stream brings.
-      const [room] = await Promise.all([api("GET", `/api/rooms/${roomId}`, { signal }),
-        events.whenOpen(signal)]);
-      showRoom(room);
-      members.load();
-      if (!room.role) {
-        showJoin(room);
+    for (let retried = false; ; retried = true) {
+      try {
+        await open();
+        if (retried) status.clear();
         return;
+      } catch (error) {
+        if (error.name === "AbortError") return;
+        if (error.status !== 0) {
+          status.error(errorText(error));
+          return;
+        }
+        // No connection: try again once the stream is back (or in a while).
+        status.error(`${errorText(error)} Retrying…`);
+        await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+        await events.whenOpen(signal, RETRY_MS * 5);
+        if (signal.aborted) return;
       }
-      compose.show();
-      const page = await history.loadLatest();
-      if (room.unread) history.reveal(list.markUnread(room.read_seq || 0));
-      live.start();
-      const newest = page.length ? page[page.length - 1].seq : 0;
-      read.open(room.read_seq, Math.max(room.last_seq || 0, newest));
-    } catch (error) {
-      if (error.name !== "AbortError") status.error(errorText(error));
     }
   }
 
