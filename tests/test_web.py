@@ -17,7 +17,7 @@ import pytest
 from selenium.webdriver.common.action_chains import ActionChains
 
 from tests.browser import ARTIFACTS, Browser, Keys, browser_available
-from tests.live import LiveServer, http
+from tests.live import FreezingProxy, LiveServer, http
 
 # `pytest -m "not slow"` leaves these out: they drive Chromium against `makechat serve`.
 pytestmark = [pytest.mark.slow,
@@ -388,6 +388,46 @@ def test_others_edits_and_deletions_show_when_the_tab_comes_back(
     first_browser.wait_gone("#messages .message", "bob's rash remark")
 
 
+RECORD_CONNECTION_STATES = """
+const element = document.getElementById("connection");
+window.connectionStates = [];
+new MutationObserver(() => window.connectionStates.push(element.dataset.state))
+  .observe(element, { attributes: true, attributeFilter: ["data-state"] });
+"""
+
+
+def test_a_stream_gone_silent_is_replaced_and_misses_nothing(first_browser, new_user, new_room,
+                                                             web_db_uri):
+    # A laptop that slept, or a network gone away: the connection is open but
+    # nothing comes through, not even the keepalives. The page notices the
+    # silence (here after 2 s, the server beating every 0.5 s), reconnects
+    # with the last event's id and gets what it missed.
+    alice, bob = new_user(), new_user()
+    room = new_room(alice, bob)
+    server = LiveServer({**server_environ(web_db_uri), "MAKECHAT_STREAM_HEARTBEAT": "0.5"}).start()
+    proxy = FreezingProxy(server.port)
+    browser_base = first_browser.base_url
+    first_browser.base_url = proxy.url
+    try:
+        open_room(first_browser, alice, room)
+        first_browser.find(".history-start")   # the history is in: only the stream is left
+        first_browser.script("window.notReloaded = true;"
+                             "document.getElementById('connection').dataset.stallAfter = '2';")
+        first_browser.wait_until(lambda: first_browser.script(
+            "return document.getElementById('connection').dataset.state") == "open")
+        first_browser.script(RECORD_CONNECTION_STATES)
+        proxy.freeze()
+        post(server, bob, room, "posted while the line was dead")
+        first_browser.wait_text("#messages .message", "posted while the line was dead", timeout=20)
+        assert first_browser.script("return window.notReloaded") is True
+        assert "down" in first_browser.script("return window.connectionStates")
+    finally:
+        first_browser.base_url = browser_base
+        first_browser.driver.get("about:blank")
+        proxy.close()
+        server.stop(signal.SIGINT)
+
+
 def test_edit_and_deletion_in_one_browser_show_live_in_the_other(
         first_browser, second_browser, new_user, new_room):
     alice, bob = new_user(), new_user()
@@ -521,6 +561,42 @@ def test_unread_badges_appear_live_and_clear_once_the_room_is_read(
     assert status == 204
     second_browser.wait_until(lambda: unread_badge(second_browser, room) == "",
                               message="the deleted message still counts as unread")
+
+
+def test_the_open_page_survives_the_server_restarting(first_browser, new_user, new_room,
+                                                      web_db_uri):
+    alice, bob = new_user(), new_user()
+    room = new_room(alice, bob)
+    restarting = LiveServer(server_environ(web_db_uri)).start()
+    browser_base = first_browser.base_url
+    first_browser.base_url = restarting.url
+    try:
+        open_room(first_browser, alice, room)
+        first_browser.script("window.notReloaded = true")
+        first_browser.wait_until(lambda: first_browser.script(
+            "return document.getElementById('connection').dataset.state") == "open",
+            message="the event stream never opened")
+        first_browser.script(RECORD_CONNECTION_STATES)
+        # NOTE: SIGINT, gunicorn's quick shutdown: on SIGTERM it waits for
+        # open requests, and an event stream never ends by itself, so the old
+        # server would linger for its graceful_timeout first.
+        restarting.restart(signal.SIGINT)
+        status, _, _ = http("POST", restarting.url + "/api/messages",
+                            {"room": room["_id"]["$oid"], "text": "posted after the restart"},
+                            token=bob.token)
+        assert status == 201
+        first_browser.wait_text("#messages .message", "posted after the restart", timeout=20)
+        assert first_browser.script("return window.notReloaded") is True
+        assert "down" in first_browser.script("return window.connectionStates")
+        first_browser.wait_until(lambda: first_browser.script(
+            "return document.getElementById('connection').dataset.state") == "open")
+        # The composer works on the new server as well.
+        send(first_browser, "and alice answers")
+        first_browser.wait_text("#messages .message", "and alice answers")
+    finally:
+        first_browser.base_url = browser_base
+        first_browser.driver.get("about:blank")
+        restarting.stop(signal.SIGINT)
 
 
 def test_others_messages_offer_no_edit_or_delete(first_browser, new_user, new_room, server):
