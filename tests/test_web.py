@@ -599,6 +599,28 @@ def test_the_open_page_survives_the_server_restarting(first_browser, new_user, n
         restarting.stop(signal.SIGINT)
 
 
+def test_a_rooms_list_opened_while_the_server_is_down_loads_once_it_is_back(
+        first_browser, new_user, new_room, web_db_uri):
+    alice = new_user()
+    room = new_room(alice)
+    restarting = LiveServer(server_environ(web_db_uri)).start()
+    browser_base = first_browser.base_url
+    first_browser.base_url = restarting.url
+    try:
+        open_room(first_browser, alice, room)
+        restarting.stop(signal.SIGINT)
+        first_browser.go("#/rooms")
+        first_browser.wait_text("[role=alert]", "could not be reached", timeout=10)
+        restarting.start()
+        first_browser.wait_text(".room-list .room", room["name"], timeout=20)
+        assert not [alert for alert in first_browser.find_all("[role=alert]")
+                    if alert.is_displayed()]
+    finally:
+        first_browser.base_url = browser_base
+        first_browser.driver.get("about:blank")
+        restarting.stop(signal.SIGINT)
+
+
 def test_others_messages_offer_no_edit_or_delete(first_browser, new_user, new_room, server):
     alice, bob = new_user(), new_user()
     room = new_room(alice, bob)

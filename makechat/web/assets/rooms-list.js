@@ -32,6 +32,7 @@ export function roomsView({ go, message }) {
   const refreshing = new Map();   // room id -> {again} while its figure is asked for
   let next = null;
   let loaded = false;
+  let firstFailed = false;     // the first page could not be loaded: again when the stream opens
   let waiting = [];            // events that came before the first page
   if (message) status.info(message);
 
@@ -138,8 +139,13 @@ export function roomsView({ go, message }) {
 
   function receive(event) {
     if (event.type === "stream.ready") {
-      // Started afresh after the list was loaded: the figures may have missed a step.
-      if (event.fresh && loaded) entries.forEach((entry, id) => entry.room.role && refresh(id));
+      if (firstFailed) {
+        status.clear();
+        loadFirst();
+      } else if (event.fresh && loaded) {
+        // Started afresh after the list was loaded: the figures may have missed a step.
+        entries.forEach((entry, id) => entry.room.role && refresh(id));
+      }
       return;
     }
     if (!loaded) {
@@ -196,9 +202,20 @@ export function roomsView({ go, message }) {
         list.append(h("li", { className: "muted" },
           "There are no rooms yet. An admin can create one on the admin page."));
       }
+      return true;
     } catch (error) {
       if (error.name !== "AbortError") status.error(errorText(error));
+      return false;
     }
+  }
+
+  async function loadFirst() {
+    firstFailed = !await load(`/api/rooms?limit=${PAGE}`);
+    if (firstFailed || signal.aborted) return;
+    loaded = true;
+    const queued = waiting;
+    waiting = [];
+    queued.forEach(receive);
   }
 
   async function start() {
@@ -206,12 +223,7 @@ export function roomsView({ go, message }) {
     // The figures are counted once the stream runs, so that every change
     // after them is one it brings.
     await events.whenOpen(signal);
-    if (signal.aborted) return;
-    await load(`/api/rooms?limit=${PAGE}`);
-    loaded = true;
-    const queued = waiting;
-    waiting = [];
-    queued.forEach(receive);
+    if (!signal.aborted) loadFirst();
   }
 
   more.addEventListener("click", () => next && load(next), { signal });
