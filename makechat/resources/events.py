@@ -112,6 +112,10 @@ class EventsResource:
                 yield sse_message(event, cursor)
             while True:
                 woke = self.streams.wait(user, state, self.heartbeat)
+                if self.streams.closing:
+                    # The worker is stopping: close; the client reconnects with
+                    # its last id (retry: 2000) to a worker that runs.
+                    return
                 if woke is False:
                     yield b": keepalive\n\n"
                     continue
@@ -127,12 +131,10 @@ class EventsResource:
                 for event, cursor in events + self.streams.step(user, state, woke):
                     yield sse_message(event, cursor)
         except UNAVAILABLE_ERRORS as error:
-            # Headers are sent: no 503 now. End cleanly; the client comes back
-            # with the last id (retry: 2000) and loses nothing.
-            log.warning("event stream of %s ended: the database did not answer: %s",
+            # Headers are sent: no 503 now. Close; the client reconnects with
+            # its last id and loses nothing (stream.end would mean log in again).
+            log.warning("event stream of %s closed: the database did not answer: %s",
                         user.username, str(error).split(",")[0][:200])
-            yield sse_message({"type": "stream.end", "reason": "the database is not answering; "
-                               "reconnect with the last id"}, state.cursor)
 
 
 class _Stream:
