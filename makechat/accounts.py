@@ -6,7 +6,7 @@ from typing import Any
 from bson import ObjectId
 from mongoengine.errors import NotUniqueError, OperationError
 
-from makechat.auth import hash_password
+from makechat.auth import hash_password, sync_tokens
 from makechat.db import is_duplicate_key
 from makechat.exceptions import Conflict, Forbidden, Invalid, no_such
 from makechat.models import Token, User, signal_user
@@ -139,14 +139,10 @@ def update_user(admin: User, user_id: ObjectId | None, changes: Mapping[str, Any
         set_email(user, changes["email"])
     if "password" in changes:
         set_password(user, changes["password"], rounds=rounds)
-    for field in ("is_active", "is_superuser"):
-        if field in changes:
-            setattr(user, field, changes[field])
-    user.save()
-    if changes.get("is_active") is False:
-        # SECURITY: a disabled account's tokens are revoked, not just refused.
-        Token.objects(owner=user.id).delete()
-        signal_user(user.id)
+    if "is_superuser" in changes:
+        set_superuser(user, changes["is_superuser"])
+    if "is_active" in changes:
+        set_active(user, changes["is_active"])
     return user
 
 
@@ -171,9 +167,11 @@ def set_active(user: User, active: bool) -> None:
 
 
 def set_superuser(user: User, is_superuser: bool) -> None:
-    """Make an account an admin, or a plain user again."""
+    """Make an account an admin, or a plain user again; its tokens, which
+    requests authenticate from, say so at once."""
     user.is_superuser = bool(is_superuser)
     user.save()
+    sync_tokens(user)
 
 
 def active_admins() -> int:

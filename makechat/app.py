@@ -4,13 +4,13 @@ middleware and error handler."""
 import falcon
 
 from makechat import db, errors
-from makechat.auth import LoginLimiter, TrustedProxies
 from makechat.chat.messagelog import MessageStore
 from makechat.chat.messaging import Messaging
 from makechat.chat.readstate import ReadState
 from makechat.chat.rooms import Rooms
 from makechat.chat.streams import Streams
 from makechat.chat.watcher import RoomWatcher, WaitQuota
+from makechat.logins import LoginLimiter, TrustedProxies
 from makechat.media import JSON_UTF8, json_handlers
 from makechat.middleware import EnsureIndexes, JSONDiscipline, RequestId
 from makechat.resources import (
@@ -34,6 +34,10 @@ def create_app(config):
     database until the first request."""
     db.connect(config)
     proxies = TrustedProxies(config.trusted_proxies)
+    # A mark learnt within two polls is fresh enough to read up to.
+    store = MessageStore(config.gap_timeout, mark_ttl=2 * config.poll_interval)
+    gate = db.IndexGate(outgrown_at=config.embedded_max_messages,
+                        on_server=lambda atomic: setattr(store, "trust_counter", atomic))
     app = falcon.App(media_type=JSON_UTF8, middleware=[
         RequestId(),
         JSONDiscipline(max_body=config.max_body, max_depth=config.max_json_depth,
@@ -41,7 +45,7 @@ def create_app(config):
                        max_readers=config.max_body_reads_per_address,
                        client_address=proxies.client_address,
                        event_streams=("/api/events",)),
-        EnsureIndexes(db.IndexGate()),
+        EnsureIndexes(gate),
     ])
     # NOTE: responses only: JSONDiscipline parses request bodies itself.
     app.resp_options.media_handlers.update(json_handlers())
@@ -63,8 +67,8 @@ def create_app(config):
 
     # One way: the watcher calls the store (to unstick a dead writer's gap);
     # Messaging tells the watcher about this process's posts.
-    store = MessageStore(config.gap_timeout)
-    watcher = RoomWatcher(config.poll_interval, advance=store.advance)
+    watcher = RoomWatcher(config.poll_interval, advance=store.advance,
+                          remember=store.remember_mark)
     quota = WaitQuota(config.max_waiting_per_user)
     messaging = Messaging(store, watcher, quota)
     read_state = ReadState(store)

@@ -2,22 +2,19 @@
 
 import base64
 import hashlib
-import ipaddress
 import secrets
 import string
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import bcrypt
 from bson import ObjectId
 from mongoengine.errors import NotUniqueError
 
-from makechat.config import Config
 from makechat.exceptions import Conflict, no_such
-from makechat.models import KnownAddress, Token, User, signal_user, utcnow
+from makechat.models import Token, User, signal_user, utcnow
 from makechat.paging import Page, page_by_id
-from makechat.throttle import Claims, Rule, Throttle
 
 TOKEN_ALPHABET = string.ascii_lowercase + string.digits
 TOKEN_LENGTH = 32  # 36**32, about 165 bits
@@ -27,13 +24,6 @@ LAST_USED_RESOLUTION = timedelta(seconds=60)
 T = TypeVar("T")
 
 
-class Request(Protocol):
-    """What the core reads of an HTTP request (a falcon.Request, which the
-    core may not import): the peer's address and the headers."""
-
-    remote_addr: str | None
-
-    def get_header(self, name: str) -> str | None: ...
 
 
 def _prehash(password):
@@ -136,13 +126,29 @@ def issue_token(user: User, name: str, *, max_tokens: int, expires_in: float | N
                 raise TooManyTokens(max_tokens)
             continue
         token = Token(owner=user.id, name=name, digest=token_digest(secret), slot=slot,
-                      created=now, expires=expires)
+                      created=now, expires=expires, username=user.username,
+                      is_superuser=user.is_superuser)
         try:
             token.save(force_insert=True)
         except NotUniqueError:
             continue  # a parallel request took this slot
+        _recheck(token)
         return token, secret
     raise TooManyTokens(max_tokens)
+
+
+def _recheck(token):
+    """SECURITY: a demotion or a disabling may have run while this token was
+    being made, and updated (or deleted) the tokens it found, not this one:
+    look at the account again, after the token is written."""
+    user = User._get_collection().find_one({"_id": token.owner},
+                                           {"is_superuser": 1, "is_active": 1})
+    if user is None or not user.get("is_active", True):
+        token.delete()
+        raise no_such("user")
+    if bool(user.get("is_superuser")) != bool(token.is_superuser):
+        Token.objects(id=token.id).update_one(set__is_superuser=bool(user.get("is_superuser")))
+        token.is_superuser = bool(user.get("is_superuser"))
 
 
 def list_tokens(user: User, after: ObjectId | None, limit: int) -> Page:
@@ -179,95 +185,76 @@ def token_from_headers(req_get_header: Callable[[str], str | None]) -> str | Non
     return None
 
 
-def user_for_token(secret: object) -> tuple[User, Token] | tuple[None, None]:
-    """Return (user, token) for a valid, unexpired secret of an active user,
+class Caller:
+    """The user a request acts for, as its token knows them: id, username,
+    whether an admin. ``full()`` reads the whole account (its email, its
+    password hash) for the few operations that need it."""
+
+    __slots__ = ("id", "username", "is_superuser", "is_active", "_full")
+
+    def __init__(self, user_id, username, is_superuser, full=None):
+        self.id, self.username, self.is_superuser = user_id, username, bool(is_superuser)
+        self.is_active = True  # a disabled user's tokens are deleted
+        self._full = full
+
+    def full(self) -> User:
+        if self._full is None:
+            self._full = User.objects(id=self.id).first()
+            if self._full is None:
+                raise no_such("user")
+        return self._full
+
+    def to_public(self) -> dict:
+        return self.full().to_public()
+
+
+class AuthToken:
+    """The token a request came with: its id, and how to revoke it."""
+
+    __slots__ = ("id", "owner")
+
+    def __init__(self, token_id, owner):
+        self.id, self.owner = token_id, owner
+
+    def delete(self) -> None:
+        Token.objects(id=self.id).delete()
+
+
+def user_for_token(secret: object) -> tuple[Caller, AuthToken] | tuple[None, None]:
+    """Return (caller, token) for a valid, unexpired secret of an active user,
     else (None, None).
 
-    One indexed lookup by digest, one by _id; no bcrypt per request."""
+    PERF: one read by digest (the token carries what a request needs of its
+    user), and a last_used write at most once a minute; no bcrypt."""
     if not isinstance(secret, str) or len(secret) != TOKEN_LENGTH:
         return None, None
-    token = Token.objects(digest=token_digest(secret)).first()
+    token = Token._get_collection().find_one(
+        {"digest": token_digest(secret)},
+        {"owner": 1, "expires": 1, "last_used": 1, "username": 1, "is_superuser": 1})
     if token is None:
         return None, None
     now = utcnow()
-    if token.expires is not None and token.expires <= now:
+    if token.get("expires") is not None and token["expires"] <= now:
         return None, None
-    user = User.objects(id=token.owner).first()
-    if user is None or not user.is_active:
-        return None, None
-    if token.last_used is None or now - token.last_used > LAST_USED_RESOLUTION:
-        Token.objects(id=token.id).update_one(set__last_used=now)
-        token.last_used = now
-    return user, token
+    if token.get("username") is None:
+        # A token from before 0.3: read the user once, and remember.
+        user = User.objects(id=token["owner"]).first()
+        if user is None or not user.is_active:
+            return None, None
+        Token.objects(id=token["_id"]).update_one(set__username=user.username,
+                                                  set__is_superuser=user.is_superuser)
+        caller = Caller(user.id, user.username, user.is_superuser, full=user)
+    else:
+        caller = Caller(token["owner"], token["username"], token.get("is_superuser"))
+    last_used = token.get("last_used")
+    if last_used is None or now - last_used > LAST_USED_RESOLUTION:
+        Token.objects(id=token["_id"]).update_one(set__last_used=now)
+    return caller, AuthToken(token["_id"], token["owner"])
 
 
-class TrustedProxies:
-    """Decide the client address of a request, believing X-Forwarded-For only
-    when the direct peer is a configured reverse proxy."""
-
-    def __init__(self, spec: str) -> None:
-        self.networks = [ipaddress.ip_network(part.strip(), strict=False)
-                         for part in spec.split(",") if part.strip()]
-
-    def _trusted(self, address):
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        return any(ip in network for network in self.networks)
-
-    def client_address(self, req: Request) -> str:
-        address = req.remote_addr or "unknown"
-        if not self._trusted(address):
-            return address
-        forwarded = req.get_header("X-Forwarded-For") or ""
-        # Walk from the nearest hop back; the first untrusted one is the client.
-        for hop in reversed([part.strip() for part in forwarded.split(",") if part.strip()]):
-            if not self._trusted(hop):
-                return hop
-            address = hop
-        return address
-
-
-class LoginLimiter:
-    """Throttle password guessing without letting an attacker lock the owner
-    out (OWASP's authentication guidance):
-
-    - per username *and* client address, strict (``login_max_failures_per_user_address``);
-    - per client address, over all usernames (``login_max_failures_per_address``);
-    - per username over all addresses, looser (``login_max_failures_per_user``),
-      and *not* applied to an address the user logged in from before
-      (``login_known_address_days``): others' failures cannot block the owner.
-
-    Each attempt claims its slots before the password is checked (see
-    makechat.throttle), so the limits hold exactly under parallel requests;
-    a successful login gives its slots back and clears its pair's count."""
-
-    def __init__(self, config: Config, throttle: Throttle) -> None:
-        self.throttle = throttle
-        window = config.login_window
-        title = "Too many failed logins"
-        self.pair = Rule("login-pair", config.login_max_failures_per_user_address, window, title)
-        self.account = Rule("login-user", config.login_max_failures_per_user, window, title)
-        self.address = Rule("login-addr", config.login_max_failures_per_address, window, title)
-        self.known_for = timedelta(days=config.login_known_address_days)
-
-    def begin(self, username_key: str, address: str, user: User | None = None) -> Claims:
-        """Claim this attempt's slots; return Claims, or raise throttle.Refused."""
-        pairs = [(self.pair, f"{username_key}|{address}"), (self.address, address)]
-        if not (user is not None and self.is_known(user, address)):
-            pairs.append((self.account, username_key))
-        return self.throttle.claim(pairs)
-
-    def is_known(self, user: User, address: str) -> bool:
-        since = utcnow() - self.known_for
-        return KnownAddress.objects(user=user.id, address=address, last__gte=since).first() \
-            is not None
-
-    def succeeded(self, claims: Claims, user: User, username_key: str, address: str) -> None:
-        """The password was right: the attempt does not count, and the address
-        becomes (or stays) known for the user."""
-        claims.release()
-        self.throttle.forget(self.pair, f"{username_key}|{address}")
-        KnownAddress.objects(user=user.id, address=address).update_one(
-            set__last=utcnow(), upsert=True)
+def sync_tokens(user: User) -> None:
+    """Bring the user's tokens in line with the account (after a promotion or
+    a demotion): requests authenticate from what the token says."""
+    Token.objects(owner=user.id).update(set__username=user.username,
+                                        set__is_superuser=user.is_superuser)
+    signal_user(user.id)

@@ -140,6 +140,12 @@ class Config:
         "Seconds a message sequence number may stay allocated but unwritten (a "
         "writer died mid-post) before readers skip it; the writer, if alive, then "
         "posts under a new number, so nothing is lost.")
+    embedded_max_messages: int = setting(
+        20000,
+        "On FerretDB (the embedded database of 'make run' and the tests), the number of "
+        "stored messages and events past which makechat logs a warning at start: "
+        "FerretDB reads the whole collection for every query (see the performance "
+        "docs); move to MongoDB before then.")
     backup_dir: str = setting(
         "~/makechat-backups",
         "Where 'makechat backup' writes archives when -o is not given.")

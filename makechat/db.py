@@ -116,13 +116,47 @@ def _rekey(collection: Collection[Any], field: str, key_field: str,
                                   {"$set": {key_field: f"{key}#{document['_id']}"}})
 
 
+def warn_if_outgrown(database: Database[Any], threshold: int) -> int | None:
+    """Log a warning if the database is FerretDB and its log (the messages
+    collection) holds more than ``threshold`` documents: FerretDB v1 reads
+    every query as a scan of the whole collection, so reading a room gets
+    slower with every message of every room (docs/performance.rst). Return
+    the count when it warned, else None."""
+    try:
+        info = database.client.admin.command("buildInfo")
+        if "ferretdbVersion" not in info:
+            return None
+        count = database.messages.estimated_document_count()
+    except pymongo.errors.PyMongoError:
+        return None
+    if count <= threshold:
+        return None
+    log.warning("the database is FerretDB %s and holds %d log entries (messages and "
+                "events), more than embedded_max_messages = %d: FerretDB scans the whole "
+                "collection for every read, so rooms get slower as it grows; move to "
+                "MongoDB (see the installation and performance docs)",
+                info["ferretdbVersion"], count, threshold)
+    return count
+
+
+def has_atomic_updates(database: Database[Any]) -> bool:
+    """True for MongoDB, whose $inc and findAndModify are atomic; False for
+    FerretDB v1, which applies them as a read then a write."""
+    return "ferretdbVersion" not in database.client.admin.command("buildInfo")
+
+
 class IndexGate:
     """Ensure indexes once per process, retrying on later requests if the
-    database was down when the process started."""
+    database was down when the process started; then say if the embedded
+    database is outgrown (see warn_if_outgrown), and tell ``on_server``
+    whether the server's updates are atomic."""
 
-    def __init__(self) -> None:
+    def __init__(self, outgrown_at: int | None = None,
+                 on_server: Callable[[bool], None] | None = None) -> None:
         self._done = False
         self._lock = threading.Lock()
+        self.outgrown_at = outgrown_at
+        self.on_server = on_server
 
     def ensure(self) -> None:
         if self._done:
@@ -130,7 +164,11 @@ class IndexGate:
         with self._lock:
             if not self._done:
                 ensure_indexes()
+                if self.on_server is not None:
+                    self.on_server(has_atomic_updates(mongoengine.get_db()))
                 self._done = True
+                if self.outgrown_at is not None:
+                    warn_if_outgrown(mongoengine.get_db(), self.outgrown_at)
 
 
 def is_duplicate_key(error: BaseException) -> bool:

@@ -70,6 +70,11 @@ class Token(Document):
     created = DateTimeField(default=utcnow)
     last_used = DateTimeField()
     expires = DateTimeField()  # None: until revoked
+    # What a request needs of the token's user, so authenticating is one read
+    # (makechat.auth.user_for_token); kept in step by set_superuser, and a
+    # disabled user's tokens are deleted. Missing on tokens from before 0.3.
+    username = StringField()
+    is_superuser = BooleanField()
 
     meta = {"collection": "tokens", "auto_create_index": False,
             "indexes": [{"fields": ("owner", "slot"), "unique": True}]}
@@ -111,7 +116,11 @@ class KnownAddress(Document):
 
 
 class ReadMarker(Document):
-    """How far a user has read a room: every seq up to ``seq`` is read."""
+    """A user has read a room up to ``seq``. A user's marker in a room is the
+    highest ``seq`` of their ReadMarker documents there: moving it forward
+    inserts one (the unique index makes a repeat a no-op) and drops the lower
+    ones, so concurrent moves can never take it back, even where updates are
+    a read then a write (FerretDB v1)."""
 
     user = ObjectIdField(required=True)
     room = ObjectIdField(required=True)
@@ -119,7 +128,7 @@ class ReadMarker(Document):
     at = DateTimeField(default=utcnow)
 
     meta = {"collection": "read_markers", "auto_create_index": False,
-            "indexes": [{"fields": ("user", "room"), "unique": True}, "room"]}
+            "indexes": [{"fields": ("user", "room", "seq"), "unique": True}, "room"]}
 
 
 class Room(Document):

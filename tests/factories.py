@@ -21,9 +21,10 @@ class UserFactory:
         number = next(_counter)
         username = username or f"user{number}"
         user = accounts.create_user(username, email or f"{username}@example.com", password,
-                                    rounds=self.config.bcrypt_rounds, is_superuser=admin,
-                                    is_active=active)
+                                    rounds=self.config.bcrypt_rounds, is_superuser=admin)
         _, user.secret = issue_token(user, "test", max_tokens=self.config.max_tokens_per_user)
+        if not active:
+            accounts.set_active(user, False)  # its token is revoked with it
         user.plain_password = password
         return user
 

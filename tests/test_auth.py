@@ -129,3 +129,42 @@ def test_revoked_token_401_says_it_is_not_valid(api, make_user):
     assert "not valid" in resp.json["description"]
     assert 'Bearer realm="makechat"' in resp.headers.getall("WWW-Authenticate") or \
         "Bearer" in resp.headers["WWW-Authenticate"]
+
+
+# -- authenticating from the token alone (issue 13)
+
+
+def test_demoted_admin_loses_admin_rights_at_once(api, make_user):
+    admin, other = make_user("boss", admin=True), make_user("other", admin=True)
+    client = api.as_user(admin)
+    assert client.get("/api/users").status_int == 200
+    assert api.as_user(other).patch(f"/api/users/{admin.id}",
+                                    {"is_superuser": False}).status_int == 200
+    assert client.get("/api/users").status_int == 403
+
+
+def test_promoted_user_gains_admin_rights_at_once(api, make_user):
+    admin, bob = make_user(admin=True), make_user("bob")
+    assert api.as_user(bob).get("/api/users").status_int == 403
+    api.as_user(admin).patch(f"/api/users/{bob.id}", {"is_superuser": True})
+    assert api.as_user(bob).get("/api/users").status_int == 200
+
+
+def test_token_from_before_the_snapshot_still_works_and_is_filled_in(api, make_user, raw_db):
+    bob = make_user("bob")
+    raw_db.tokens.update_many({"owner": bob.id}, {"$unset": {"username": "",
+                                                             "is_superuser": ""}})
+    resp = api.as_user(bob).get("/api/users/me")
+    assert resp.status_int == 200 and resp.json["username"] == "bob"
+    stored = raw_db.tokens.find_one({"owner": bob.id})
+    assert stored["username"] == "bob" and stored["is_superuser"] is False
+
+
+def test_token_made_during_a_demotion_does_not_keep_admin_rights(make_user, raw_db):
+    """issue_token looks at the account again after writing the token."""
+    from makechat.auth import issue_token, user_for_token
+    boss = make_user("boss", admin=True)
+    raw_db.users.update_one({"_id": boss.id}, {"$set": {"is_superuser": False}})
+    _, secret = issue_token(boss, "raced", max_tokens=100)  # boss still says admin
+    caller, _ = user_for_token(secret)
+    assert caller.is_superuser is False

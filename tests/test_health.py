@@ -46,3 +46,4 @@ def test_health_bound_is_at_most_db_timeout(config):
 
 def test_health_skips_index_creation():
     assert HealthResource.uses_database is False
+

@@ -410,3 +410,96 @@ def test_waiting_requests_per_user_are_capped_429(config, bob, room_id):
 def create_app_with(config, **changes):
     from makechat.app import create_app
     return create_app(config.replace(**changes))
+
+
+# -- database work per request (issue 13): counted, so no regression passes
+
+
+
+
+def _busy_app(config):
+    """An app whose marks stay fresh between the requests of a test (polls
+    every 5 s: a mark learnt is good for 10)."""
+    from makechat.app import create_app
+    return webtest.TestApp(create_app(config.replace(poll_interval=5.0)))
+
+
+def raw_db_of(app):
+    import mongoengine
+    return mongoengine.get_db()
+
+
+def _sent(commands):
+    return [name for name, _ in commands]
+
+
+def test_history_in_a_busy_room_takes_three_commands(config, bob, admin, commands):
+    app = _busy_app(config)
+    headers = {"X-Auth-Token": bob.secret, "Accept": "application/json"}
+    room = app.post_json("/api/rooms", {"name": "busy"},
+                         headers={"X-Auth-Token": admin.secret}).json["_id"]["$oid"]
+    app.post_json("/api/members", {"room": room}, headers=headers)
+    for number in range(3):
+        app.post_json("/api/messages", {"room": room, "text": f"m{number}"}, headers=headers)
+    commands.clear()
+    page = app.get(f"/api/messages?room={room}", headers=headers)
+    assert len(page.json) == 3
+    # the token (with what it knows of bob), the membership, the page
+    assert _sent(commands) == ["find", "find", "find"], commands
+
+
+def test_history_in_a_quiet_room_reads_its_mark_too(config, bob, admin, commands, api):
+    from makechat.app import create_app
+    app = webtest.TestApp(create_app(config.replace(poll_interval=0.001)))
+    headers = {"X-Auth-Token": bob.secret, "Accept": "application/json"}
+    room = app.post_json("/api/rooms", {"name": "quiet"},
+                         headers={"X-Auth-Token": admin.secret}).json["_id"]["$oid"]
+    app.post_json("/api/members", {"room": room}, headers=headers)
+    from makechat.db import has_atomic_updates
+    # token, membership, the room's mark, (on FerretDB, whose counter may lag,
+    # the walk past it,) the page
+    walk = [] if has_atomic_updates(raw_db_of(app)) else ["messages"]
+    time.sleep(0.01)  # whatever this process learnt of the mark is stale now
+    commands.clear()
+    app.get(f"/api/messages?room={room}", headers=headers)
+    assert [command.get("find") for _, command in commands] == \
+        ["tokens", "members", "rooms", *walk, "messages"], commands
+
+
+def test_post_takes_five_commands(config, bob, admin, commands):
+    app = _busy_app(config)
+    headers = {"X-Auth-Token": bob.secret, "Accept": "application/json"}
+    room = app.post_json("/api/rooms", {"name": "posting"},
+                         headers={"X-Auth-Token": admin.secret}).json["_id"]["$oid"]
+    app.post_json("/api/members", {"room": room}, headers=headers)
+    commands.clear()
+    app.post_json("/api/messages", {"room": room, "text": "counted"}, headers=headers)
+    # token, membership, the seq ($inc), the message, the commit of the mark
+    assert _sent(commands) == ["find", "find", "findAndModify", "insert", "findAndModify"], \
+        commands
+
+
+def test_waiting_request_is_admitted_in_three_commands(config, bob, admin, commands):
+    app = _busy_app(config)
+    headers = {"X-Auth-Token": bob.secret, "Accept": "application/json"}
+    room = app.post_json("/api/rooms", {"name": "waiting"},
+                         headers={"X-Auth-Token": admin.secret}).json["_id"]["$oid"]
+    last = app.post_json("/api/members", {"room": room}, headers=headers)
+    mark = app.get(f"/api/rooms/{room}", headers=headers).json["last_seq"]
+    commands.clear()
+    app.get(f"/api/messages?room={room}&after={mark}&wait=0.3", headers=headers)
+    # The token and the membership; the mark this process knows says there is
+    # nothing after the cursor yet, so the request waits without reading the
+    # log (and the watcher polls every 5 s here: not in these 0.3 s).
+    assert [command.get("find") for _, command in commands] == ["tokens", "members"], commands
+    assert last.status_int == 201
+
+
+def test_tokens_last_used_is_written_at_most_once_a_minute(config, bob, commands, api):
+    client = api.as_user(bob)
+    client.get("/api/users/me")
+    commands.clear()
+    for _ in range(3):
+        client.get("/api/rooms")
+    assert not [command for name, command in commands
+                if name == "update" and command.get("update") == "tokens"], commands

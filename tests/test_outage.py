@@ -174,7 +174,8 @@ def test_waiting_request_survives_outage_and_sees_later_post(outage_config, own_
     app = webtest.TestApp(create_app(outage_config.replace(poll_interval=0.1)))
     token = register(app, "alice")
     admin_headers = {"X-Auth-Token": token}
-    User.objects(username="alice").update_one(set__is_superuser=True)
+    from makechat.accounts import set_superuser
+    set_superuser(User.objects.get(username="alice"), True)  # and her token says so
     room = app.post_json("/api/rooms", {"name": "ops"}, headers=admin_headers).json["_id"]["$oid"]
     result = {}
 

@@ -4,6 +4,10 @@ SECURITY: a room the caller may not see is "no such room", exactly like a
 room that does not exist, so its existence leaks nothing.
 """
 
+from typing import NamedTuple
+
+from bson import ObjectId
+
 from makechat.exceptions import Forbidden, no_such
 from makechat.models import Member, Room
 
@@ -30,8 +34,22 @@ def visible_room(user, room_id):
     return room, member
 
 
+class RoomRef(NamedTuple):
+    """A room known to exist by a membership of it: its id is all there is."""
+
+    id: ObjectId
+
+
 def member_room(user, room_id, action="read or post messages in"):
-    """Return (room, member) if the user is a member, else Forbidden or NotFound."""
+    """Return (room, member) if the user is a member, else Forbidden or NotFound.
+
+    PERF: the membership alone answers for a member (one read; the room is
+    then a RoomRef with its id); only a non-member costs the room's read,
+    to tell 403 (a room they may see) from 404."""
+    if room_id is not None:
+        found = Member._get_collection().find_one({"room": room_id, "user": user.id})
+        if found is not None:
+            return RoomRef(room_id), Member._from_son(found)
     room, member = visible_room(user, room_id)
     if member is None:
         raise Forbidden(f"Join the room to {action} it.", title="Not a member")

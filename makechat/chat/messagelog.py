@@ -82,9 +82,19 @@ class Posted(NamedTuple):
 class MessageStore:
     """The message log of every room (see the module docstring)."""
 
-    def __init__(self, gap_timeout):
+    def __init__(self, gap_timeout, mark_ttl=0.0):
         self.gap_timeout = timedelta(seconds=gap_timeout)
         self._flights = SingleFlight()
+        # Marks this process learnt (its own commits, the watcher's polls):
+        # reading up to a mark that lags is safe (it only grows), so a fresh
+        # enough one saves the room's read on a busy room. PERF.
+        self.mark_ttl = mark_ttl
+        self._marks = {}
+        # Whether the room's counter (last_seq) can be trusted: MongoDB applies
+        # $inc atomically; FerretDB v1 may lose an increment, so a number in
+        # use can lie beyond it and readers always walk (set by the app once
+        # it knows which server it talks to; False, the safe way, until then).
+        self.trust_counter = False
 
     @property
     def messages(self):
@@ -184,6 +194,8 @@ class MessageStore:
             # Out of order (an earlier number is still being written) or later
             # numbers already landed: walk to find how far the mark may go.
             mark = self.advance(room_id)
+        else:
+            self.remember_mark(room_id, mark)
         return mark
 
     def _give_back(self, room_id, seq):
@@ -208,14 +220,36 @@ class MessageStore:
     # -- the committed mark
 
     def mark(self, room_id):
-        """Return committed_seq, advancing it first if messages lie beyond it."""
+        """Return committed_seq, advancing it first if numbers were given out
+        beyond it (a post in flight, or one whose writer died)."""
         room = self.rooms.find_one({"_id": room_id},
                                    {"last_seq": 1, "committed_seq": 1, "seq_at": 1})
         if room is None:
             raise no_such("room")
-        # NOTE: always walk (an indexed range that is usually empty) rather
-        # than trust last_seq, which FerretDB may leave behind (see _catch_up).
+        committed = room.get("committed_seq", 0)
+        if self.trust_counter and room.get("last_seq", 0) <= committed:
+            # PERF: nothing was given out beyond the mark: no walk (MongoDB).
+            self.remember_mark(room_id, committed)
+            return committed
+        # NOTE: on FerretDB the counter can lag behind the numbers in use (see
+        # _catch_up): walk (an indexed range that is usually empty).
         return self.advance(room_id, room)
+
+    def remember_mark(self, room_id, mark):
+        """Note a mark known to be committed now (it only ever grows)."""
+        known = self._marks.get(room_id)
+        if known is None or mark >= known[0]:
+            self._marks[room_id] = (mark, time.monotonic())
+
+    def forget_mark(self, room_id):
+        self._marks.pop(room_id, None)
+
+    def read_mark(self, room_id):
+        """The mark to read up to: a fresh one this process knows, else mark()."""
+        known = self._marks.get(room_id)
+        if known is not None and time.monotonic() - known[1] < self.mark_ttl:
+            return known[0]
+        return self.shared_mark(room_id)
 
     def advance(self, room_id, room=None):
         """Walk the seqs past committed_seq, punching gaps older than
@@ -255,6 +289,7 @@ class MessageStore:
                 mark = last
         if mark > committed:
             self.rooms.update_one({"_id": room_id}, {"$max": {"committed_seq": mark}})
+        self.remember_mark(room_id, mark)
         return mark
 
     # -- reading
@@ -276,7 +311,7 @@ class MessageStore:
 
     def before(self, room_id, seq, limit):
         """Return up to limit messages just before seq (None: the latest), oldest first."""
-        mark = self.mark(room_id)
+        mark = self.read_mark(room_id)
         upper = mark if seq is None else min(seq - 1, mark)
         # PERF: a range on the unique (room, seq) index with a limit; no skip().
         found = list(self.messages.find(

@@ -76,7 +76,7 @@ class Messaging:
             raise Invalid("The 'after' parameter must be a seq (0 or more).")
         deadline = time.monotonic() + (wait or 0)
         with self.quota.slot(user.id) if wait else contextlib.nullcontext():
-            mark = self.store.shared_mark(room.id)
+            mark = self.store.read_mark(room.id)
             while True:
                 entries = self.store.shared_events(room.id, after, limit, mark)
                 if entries:
@@ -95,7 +95,7 @@ class Messaging:
         mark = None
         while True:
             if mark is None:
-                mark = self.store.shared_mark(room_id)
+                mark = self.store.read_mark(room_id)
             found = self.store.shared_after(room_id, seq, limit, mark)
             remaining = deadline - time.monotonic()
             if found or remaining <= 0:

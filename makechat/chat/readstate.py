@@ -1,7 +1,8 @@
 """What each user has read: a marker per room, in the room's own sequence.
 
 A marker only moves forward (an older or equal ``seq`` changes nothing), so
-two tabs, a retry or a late request can never move it back. Unread counts
+two tabs, a retry or a late request can never move it back: see
+``makechat.models.ReadMarker`` for how that holds without atomic updates. Unread counts
 are counted from the log when asked for, never kept as counters that could
 drift: the messages after the marker, up to the room's committed mark, that
 are not deleted and not the user's own.
@@ -30,26 +31,26 @@ class ReadState:
         mark = self.log.mark(room.id)
         if seq > mark:
             raise Invalid(f"The 'seq' parameter is beyond the room's latest event ({mark}).")
-        moved = self.markers.update_one(
-            {"user": user.id, "room": room.id, "seq": {"$lt": seq}},
-            {"$set": {"seq": seq, "at": utcnow()}}).matched_count
-        if not moved:
+        read_seq = self.read_seqs(user, [room.id]).get(room.id, 0)
+        if seq > read_seq:
             try:
                 self.markers.insert_one({"user": user.id, "room": room.id, "seq": seq,
                                          "at": utcnow()})
-                moved = True
             except DuplicateKeyError:
-                pass  # a marker at seq or beyond is there already
-        if moved:
+                pass  # a parallel request moved it here too
+            # The lower ones say nothing any more (the highest counts).
+            self.markers.delete_many({"user": user.id, "room": room.id, "seq": {"$lt": seq}})
             signal_user(user.id)  # the user's other tabs clear their badges
-        read_seq = self.read_seqs(user, [room.id]).get(room.id, 0)
+            read_seq = self.read_seqs(user, [room.id]).get(room.id, 0)
         return {"room": room.id, "read_seq": read_seq,
                 "unread": self.unread(user, {room.id: (read_seq, mark)})[room.id]}
 
     def read_seqs(self, user, room_ids):
         """Return {room id: read seq} for the rooms given (0 where never read)."""
-        found = {doc["room"]: doc["seq"] for doc in self.markers.find(
-            {"user": user.id, "room": {"$in": list(room_ids)}}, {"room": 1, "seq": 1})}
+        found = {}
+        for doc in self.markers.find({"user": user.id, "room": {"$in": list(room_ids)}},
+                                     {"room": 1, "seq": 1}):
+            found[doc["room"]] = max(doc["seq"], found.get(doc["room"], 0))
         return {room_id: found.get(room_id, 0) for room_id in room_ids}
 
     def unread(self, user, positions):

@@ -166,6 +166,7 @@ class Rooms:
         Message.objects(room=room.id).delete()
         for user_id in members:
             signal_user(user_id)  # their streams drop the room at once
+        self.log.forget_mark(room.id)
         self.on_change(room.id)
 
     # ------------------------------------------------------------ members

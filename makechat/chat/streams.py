@@ -162,13 +162,15 @@ class Streams:
 
     def _reads(self, user, state):
         """read events for the markers that changed since last sent."""
-        events = []
+        events, highest = [], {}
         for marker in ReadMarker._get_collection().find(
                 {"user": user.id, "room": {"$in": list(state.positions)}},
                 {"room": 1, "seq": 1}):
-            if state.reads.get(marker["room"]) != marker["seq"]:
-                state.reads[marker["room"]] = marker["seq"]
-                events.append(_synthetic("read", marker["room"], {"seq": marker["seq"]}))
+            highest[marker["room"]] = max(marker["seq"], highest.get(marker["room"], 0))
+        for room_id, seq in highest.items():
+            if state.reads.get(room_id) != seq:
+                state.reads[room_id] = seq
+                events.append(_synthetic("read", room_id, {"seq": seq}))
         return events
 
     def step(self, user, state, rooms=None):
@@ -210,6 +212,11 @@ class Streams:
         state.leaving.pop(room_id, None)
         state.reads.pop(room_id, None)
         events.append((_synthetic("stream.removed", room_id, {}), state.cursor))
+
+    @property
+    def closing(self):
+        """The process is stopping: streams should end (clients come back)."""
+        return self.watcher.closing
 
     def wait(self, user, state, timeout):
         """Wait for news (a room's mark, or the user's token); return the rooms

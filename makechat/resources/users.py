@@ -33,7 +33,7 @@ class MeResource:
                tag="users")
     def on_get(self, req, resp):
         """Return the caller's profile."""
-        resp.media = req.context.user.to_public()
+        resp.media = req.context.user.full().to_public()
 
     @operation(
         "Change your email or password", body=ME_PATCH_SCHEMA,
@@ -48,7 +48,7 @@ class MeResource:
     def on_patch(self, req, resp):
         """Change the caller's email or password; both need the current password."""
         body = req.context.body
-        user = req.context.user
+        user = req.context.user.full()
         if "password" in body or "email" in body:
             self._check_current(user, body.get("current_password"))
         if "email" in body:

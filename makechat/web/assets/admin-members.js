@@ -74,10 +74,12 @@ export async function manageMembers(room, opener, { panel, users, updateRow, clo
     panelStatus.element, list, addForm,
     h("button", { type: "button", onclick: () => closePanel(opener) }, "Close"));
   panel.hidden = false;
+  // Focus first: moving it after the list loads could pull it away from a
+  // field someone has started typing in.
+  focus(document.getElementById("room-panel-heading"));
   try {
     await refresh();
   } catch (error) {
     panelStatus.error(errorText(error));
   }
-  focus(document.getElementById("room-panel-heading"));
 }
