@@ -1,5 +1,5 @@
 """The baseline: the least a Falcon app on raw pymongo does for makechat's
-three busiest routes, to measure makechat against.
+four busiest routes, to measure makechat against.
 
     python bench/baseline.py COUNTS_FOLDER --port 8090
 
@@ -20,6 +20,9 @@ request ids, body limits and validation beyond what the shapes need.
     POST /api/messages {"room", "text"}   member check, $inc, insert; 201
     GET  /api/rooms                       visible rooms and one's own, with members,
                                           read_seq and unread
+    GET  /api/events?cursor=C             the events of one's rooms after a cursor, as
+                                          long-poll JSON without a wait (a client
+                                          catching up): {"events", "cursor"}
 """
 
 import hashlib
@@ -50,6 +53,52 @@ def _default(value):
 
 def dumps(value):
     return json.dumps(value, default=_default, ensure_ascii=False)
+
+
+def encode_cursor(positions):
+    """makechat's cursor (makechat/chat/streams.py): a version, then each
+    room's id and seq as unsigned LEB128, base64url."""
+    import base64
+    raw = bytearray()
+    for room_id in sorted(positions, key=lambda oid: oid.binary):
+        raw += room_id.binary
+        seq = positions[room_id]
+        while True:
+            byte, seq = seq & 0x7F, seq >> 7
+            raw.append(byte | (0x80 if seq else 0))
+            if not seq:
+                break
+    return f"1.{base64.urlsafe_b64encode(bytes(raw)).decode().rstrip('=')}"
+
+
+def decode_cursor(text):
+    import base64
+
+    from bson import ObjectId
+    body = (text or "").partition(".")[2]
+    raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    positions, index = {}, 0
+    while index < len(raw):
+        room_id, index, seq, shift = ObjectId(raw[index:index + 12]), index + 12, 0, 0
+        while True:
+            byte, index = raw[index], index + 1
+            seq, shift = seq | (byte & 0x7F) << shift, shift + 7
+            if not byte & 0x80:
+                break
+        positions[room_id] = seq
+    return positions
+
+
+def event_to_public(entry):
+    kind = entry.get("type") or "message"
+    if kind == "message":
+        actor = {"_id": entry.get("author"), "username": entry.get("author_username", "")}
+        data = {**message_to_public(entry), "deleted": bool(entry.get("deleted"))}
+    else:
+        actor = {"_id": entry.get("actor"), "username": entry.get("actor_username", "")}
+        data = dict(entry.get("data") or {})
+    return {"seq": entry["seq"], "room": entry["room"], "type": kind, "at": entry["created"],
+            "actor": actor, "data": data}
 
 
 def utcnow():
@@ -198,9 +247,39 @@ def create_app(mongo_uri):
                 shown.append(public)
             send(resp, shown)
 
+    class Events:
+        def on_get(self, req, resp):
+            # NOTE: only what the benchmark asks: a cursor over exactly the
+            # caller's rooms, no wait, no stream; read markers as makechat
+            # sends them on connecting.
+            user = authenticate(req)
+            mine = {m["room"] for m in members.find({"user": user["_id"]}, {"room": 1})}
+            try:
+                positions = decode_cursor(req.get_param("cursor"))
+            except (ValueError, IndexError):
+                fail(falcon.HTTP_400, "Invalid cursor", "The cursor is not one this server "
+                                                        "gave out.")
+            positions = {room_id: seq for room_id, seq in positions.items() if room_id in mine}
+            marks = {room["_id"]: room.get("committed_seq", 0) for room in
+                     rooms.find({"_id": {"$in": list(positions)}}, {"committed_seq": 1})}
+            found = []
+            for marker in markers.find({"user": user["_id"], "room": {"$in": list(positions)}},
+                                       {"room": 1, "seq": 1}):
+                found.append({"seq": None, "room": marker["room"], "type": "read",
+                              "data": {"seq": marker["seq"]}})
+            for room_id, seq in positions.items():
+                if marks.get(room_id, 0) > seq:
+                    for entry in messages.find({"room": room_id, "seq": {
+                            "$gt": seq, "$lte": marks[room_id]}}).sort("seq", 1).limit(200):
+                        positions[room_id] = entry["seq"]
+                        if entry.get("type") != "gap":
+                            found.append(event_to_public(entry))
+            send(resp, {"events": found, "cursor": encode_cursor(positions)})
+
     app = falcon.App()
     app.add_route("/api/messages", Messages())
     app.add_route("/api/rooms", Rooms())
+    app.add_route("/api/events", Events())
     return app
 
 

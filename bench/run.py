@@ -13,7 +13,7 @@ and seconds. Then it writes ``report.rst``, ``report.json`` and
 ``latency.png`` to the output folder:
 
 1. routes: GET /api/messages (latest 50), POST /api/messages, GET /api/rooms,
-   both apps, ``--repeats`` runs of ``--seconds`` each in alternating order:
+   GET /api/events (long-poll JSON from a cursor 20 events back), both apps, ``--repeats`` runs of ``--seconds`` each in alternating order:
    req/s, p50/p99, the workers' CPU ms per request, database commands per
    request, and makechat / baseline ratios (median over the runs);
 2. live delivery: N clients (long-poll and Server-Sent Events) waiting in
@@ -441,13 +441,21 @@ def run_routes(stack, params, log):
         {"name": "POST /api/messages", "method": "POST", "path": "/api/messages",
          "body": post_body, "token": reader},
         {"name": "GET /api/rooms", "method": "GET", "path": "/api/rooms", "token": reader},
+        {"name": "GET /api/events", "method": "GET",
+         "path": f"/api/events?cursor={behind(joiner, main_room, 20)}", "token": reader},
     ]
-    # Same answers from both apps, before anything is timed.
+    # Same answers from both apps, before anything is timed (once the posts
+    # above are committed: makechat shows a message once its mark passes it).
     for route in routes:
         if route["method"] == "GET":
-            answers = [Client(app.port, route["token"]).call("GET", route["path"])
-                       for app in stack.apps]
-            assert all(answer == answers[0] for answer in answers), route["name"]
+            for attempt in range(10):
+                answers = [Client(app.port, route["token"]).call("GET", route["path"])
+                           for app in stack.apps]
+                if all(answer == answers[0] for answer in answers):
+                    break
+                time.sleep(0.5)
+            assert all(answer == answers[0] for answer in answers), \
+                (route["name"], [json.dumps(answer)[:600] for answer in answers])
 
     results = []
     for route in routes:
@@ -477,6 +485,17 @@ def run_routes(stack, params, log):
                     "last_seq": base["last_seq"], "committed_seq": base["committed_seq"]}})
     return {"runs": results, "summary": report.summarize_routes(results), "rss_mib": memory,
             "profiles": profiles or "py-spy not installed (the bench extra installs it)"}
+
+
+def behind(client, room_id, count):
+    """A cursor over the client's rooms, count events before the end of
+    room_id: what a client catching up on ``GET /api/events`` sends."""
+    from makechat.chat.streams import decode_cursor, encode_cursor
+    status, answer = client.call("GET", "/api/events")
+    assert status == 200, answer
+    positions = decode_cursor(answer["cursor"])
+    positions[room_id] -= count
+    return encode_cursor(positions)
 
 
 def folder_of(stack):
