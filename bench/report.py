@@ -106,7 +106,7 @@ def write(data, out):
     parts = [heading("makechat benchmark report", "#")]
     parts.append(setup_section(data))
     parts.append(routes_section(data.get("routes")))
-    parts.append(live_section(data.get("live")))
+    parts.append(live_section(data.get("live"), data.get("live_database")))
     parts.append(memory_section(data))
     plotted = plot(data.get("sizes"), out / "latency.png")
     parts.append(sizes_section(data, plotted))
@@ -191,11 +191,12 @@ def profile_section(profiles):
     return "\n".join(text)
 
 
-def live_section(live):
+def live_section(live, database=None):
     text = [heading("Live delivery")]
     if not live:
         return "\n".join(text + ["Skipped.", ""])
-    text.append("N clients waiting in one room, each its own user and token: ``poll`` is "
+    text.append(f"On {database or 'FerretDB (SQLite handler)'}. N clients waiting in one "
+                "room, each its own user and token: ``poll`` is "
                 "``GET /api/messages?room=R&after=SEQ&wait=110``, re-sent after each answer; "
                 "``sse`` is ``GET /api/events`` with ``Accept: text/event-stream``. Parked: "
                 "from the first connection until the workers are quiet for 0.5 s (under 5% of "
@@ -221,12 +222,15 @@ def live_section(live):
         text.append("Scenarios that failed: " + "; ".join(
             f"{r['mode']} {r['clients']}: ``{r['error']}``" for r in errors) + "\n")
     live = [r for r in live if "error" not in r]
-    ready = [f"{r['clients']}: {fmt(r['streams_ready_s'], 2)} s" for r in live
-             if r.get("streams_ready_s") is not None]
+    ready = [f"{r['clients']}: {fmt(r['streams_ready_s'], 2)} s"
+             if r.get("streams_ready_s") is not None else
+             f"{r['clients']}: only {r.get('streams_ready')} within the park timeout"
+             for r in live if r["mode"] == "sse"]
     if ready:
         text.append("Event streams: every client had its ``stream.ready`` after " +
                     ", ".join(ready) + ".\n")
-    text.append("*park s* '-': the workers never went quiet within 90 s. *cmds/client*: "
+    text.append("*park s* '-': the workers never went quiet within the park timeout. "
+                "*cmds/client*: "
                 "database commands per client while they parked (what admitting a waiting "
                 "request costs; the pollers' few included). *idle DB CPU*: "
                 "the database server's CPU (% of one core) while all N wait. "

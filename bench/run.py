@@ -13,7 +13,8 @@ and seconds. Then it writes ``report.rst``, ``report.json`` and
 ``latency.png`` to the output folder:
 
 1. routes: GET /api/messages (latest 50), POST /api/messages, GET /api/rooms,
-   GET /api/events (long-poll JSON from a cursor 20 events back), both apps, ``--repeats`` runs of ``--seconds`` each in alternating order:
+   GET /api/events (long-poll JSON from a cursor 20 events back), both apps,
+   ``--repeats`` runs of ``--seconds`` each in alternating order:
    req/s, p50/p99, the workers' CPU ms per request, database commands per
    request, and makechat / baseline ratios (median over the runs);
 2. live delivery: N clients (long-poll and Server-Sent Events) waiting in
@@ -62,10 +63,10 @@ CLOCK = os.sysconf("SC_CLK_TCK")
 PASSWORD = "bench-password-1"
 
 FULL = dict(seconds=8, warmup=2, repeats=3, connections=8, fill=200,
-            live=(200, 500, 1000), posts=3, idle_seconds=3,
+            live=(200, 500, 1000), posts=3, idle_seconds=3, park_timeout=240,
             sizes=(1000, 3000, 10000, 30000, 100000), samples=5, size_budget_s=420)
-SMOKE = dict(seconds=1, warmup=1, repeats=1, connections=2, fill=20,
-             live=(5,), posts=2, idle_seconds=0.5, sizes=(100, 300), samples=2,
+SMOKE = dict(seconds=1, warmup=0, repeats=1, connections=2, fill=20,
+             live=(5,), posts=2, idle_seconds=0.5, park_timeout=30, sizes=(100, 300), samples=2,
              size_budget_s=60)
 
 
@@ -448,7 +449,7 @@ def run_routes(stack, params, log):
     # above are committed: makechat shows a message once its mark passes it).
     for route in routes:
         if route["method"] == "GET":
-            for attempt in range(10):
+            for _ in range(10):
                 answers = [Client(app.port, route["token"]).call("GET", route["path"])
                            for app in stack.apps]
                 if all(answer == answers[0] for answer in answers):
@@ -510,7 +511,7 @@ def profile(stack, route, params, folder, log):
     app = stack.makechat
     where = route["path"].split("?")[0].strip("/").replace("/", "-")
     raw = folder / f"profile-{route['method']}-{where}.txt"
-    seconds = max(2, params["seconds"])
+    seconds = max(1, params["seconds"])
     sampler = subprocess.Popen([spy, "record", "--pid", str(app.process.pid), "--subprocesses",
                                 "--nonblocking", "--rate", "200", "--duration", str(seconds),
                                 "--format", "raw", "--output", str(raw)],
@@ -598,13 +599,13 @@ def live_users(db, room_id, count, prefix):
     return secrets_
 
 
-def run_live(folder, params, log, saved=lambda results: None):
+def run_live(folder, params, log, saved=lambda results: None, database=None):
     """Each scenario on a makechat of its own (fresh workers: nothing left
-    waiting from the one before), on a database holding only the live room,
-    its users and a few messages; ``saved`` is called with the results so far
-    after each."""
+    waiting from the one before), on a database (FerretDB on SQLite unless
+    given) holding only the live room, its users and a few messages;
+    ``saved`` is called with the results so far after each."""
     from bson import ObjectId
-    database = DatabaseServer(folder / "db-live", prefer_mongod=False)
+    database = database or DatabaseServer(folder / "db-live", prefer_mongod=False)
     results = []
     with Stack(folder / "live", database, baseline=False) as stack:
         admin = stack.user("live-admin", admin=True)
@@ -641,7 +642,7 @@ def live_scenario(app, database, client, room_id, tokens, mode, count, params, f
                 "posts": params["posts"], "stop_after": params["posts"],
                 "pids": app.workers(), "counts": str(app.counts),
                 "db_pid": database.process.pid,
-                "idle_seconds": params["idle_seconds"], "park_timeout": 90,
+                "idle_seconds": params["idle_seconds"], "park_timeout": params["park_timeout"],
                 "delivery_timeout": 30, "quiet_window": 0.5, "quiet_cpu": 0.05,
                 "quiet_commands_per_s": 30}
     path = folder / f"live-{mode}-{count}.json"
@@ -767,6 +768,8 @@ def main(argv=None):
     parser.add_argument("--skip", action="append", default=[],
                         choices=("routes", "live", "sizes", "postgresql"),
                         help="leave a part out (its section says so)")
+    parser.add_argument("--live-on", choices=("sqlite", "postgresql"), default="sqlite",
+                        help="FerretDB's handler under the live-delivery part")
     args = parser.parse_args(argv)
     params = dict(SMOKE if args.smoke else FULL)
     out = Path(args.out)
@@ -806,7 +809,14 @@ def main(argv=None):
                 data["live"] = results
                 checkpoint()
 
-            data["live"] = run_live(folder, params, log, saved)
+            if args.live_on == "postgresql":
+                with Postgres(folder) as postgres:
+                    live_db = FerretPostgres(folder / "db-live-pg", postgres.url())
+                    data["live_database"] = live_db.kind
+                    data["live"] = run_live(folder, params, log, saved, live_db)
+            else:
+                data["live_database"] = database.kind
+                data["live"] = run_live(folder, params, log, saved)
             data["live_elapsed_s"] = round(time.monotonic() - phase, 1)
             checkpoint()
         if "sizes" not in args.skip:
