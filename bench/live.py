@@ -259,6 +259,7 @@ async def scenario(s):
     result["kib_per_client"] = round((sum(rss) - sum(rss_before)) * 1024 / len(clients), 1)
     # Delivery.
     delays, missing, repark, refused = [], 0, [], []
+    before_posts = commands.read(s["counts"], set(pids))["total"]
     for number in range(1, s["posts"] + 1):
         body = json.dumps({"room": s["room"], "text": f"live {number}"}).encode()
         request = (f"POST /api/messages HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n"
@@ -291,7 +292,11 @@ async def scenario(s):
             back = time.perf_counter()
             settled = await quiet(s, pids, back, back + s["park_timeout"])
             repark.append(round((settled or time.perf_counter()) - back, 3))
+    # Commands per delivery: what waking a waiter and answering it costs
+    # (the posts' own and the re-parking of long polls included).
+    delivery_commands = commands.read(s["counts"], set(pids))["total"] - before_posts
     result.update({
+        "delivery_commands_per_delivery": round(delivery_commands / max(1, len(delays)), 2),
         "posts": s["posts"], "deliveries": len(delays), "missing": missing,
         "p50_ms": round(percentile(delays, 0.5) * 1000, 1) if delays else None,
         "p99_ms": round(percentile(delays, 0.99) * 1000, 1) if delays else None,

@@ -206,13 +206,15 @@ def live_section(live, database=None):
                 "Delivery: from a post's 201 to each client's receipt, over all posts and "
                 "clients.\n")
     rows = [[r["mode"], r["clients"], fmt(r["park_s"], 2),
-             fmt(r.get("park_commands_per_client"), 1), fmt(r["idle_commands_per_s"]),
+             fmt(r.get("park_commands_per_client"), 1),
+             fmt(r.get("delivery_commands_per_delivery"), 1), fmt(r["idle_commands_per_s"]),
              fmt(r.get("idle_db_cpu_pct")), fmt(r["p50_ms"]), fmt(r["p99_ms"]), fmt(r["max_ms"]),
              " / ".join(fmt(v) for v in r["rss_mib"]), fmt(r["kib_per_client"]),
              r["deliveries"], r["missing"], r["failed"], len(r.get("posts_refused", []))]
             if "error" not in r else
-            [r["mode"], r["clients"], "FAILED"] + [None] * 12 for r in live]
-    text.append(table(["mode", "N", "park s", "cmds/client", "idle cmds/s", "idle DB CPU %",
+            [r["mode"], r["clients"], "FAILED"] + [None] * 13 for r in live]
+    text.append(table(["mode", "N", "park s", "cmds/client", "cmds/delivery", "idle cmds/s",
+                       "idle DB CPU %",
                        "p50 ms",
                        "p99 ms", "max ms",
                        "RSS MiB per worker", "KiB/client", "deliveries", "missing", "failed",
@@ -227,12 +229,15 @@ def live_section(live, database=None):
              f"{r['clients']}: only {r.get('streams_ready')} within the park timeout"
              for r in live if r["mode"] == "sse"]
     if ready:
-        text.append("Event streams: every client had its ``stream.ready`` after " +
+        text.append("Event streams, until every client had its ``stream.ready``: " +
                     ", ".join(ready) + ".\n")
     text.append("*park s* '-': the workers never went quiet within the park timeout. "
                 "*cmds/client*: "
                 "database commands per client while they parked (what admitting a waiting "
-                "request costs; the pollers' few included). *idle DB CPU*: "
+                "request costs; the pollers' few included). *cmds/delivery*: database "
+                "commands from the first post until the last delivery, per delivery (waking "
+                "a waiter and answering it; a long poll's next request included). "
+                "*idle DB CPU*: "
                 "the database server's CPU (% of one core) while all N wait. "
                 "*missing*: deliveries that never came (within 30 s); *failed*: clients "
                 "whose request was answered with an error (so they stopped); *posts "
