@@ -439,11 +439,14 @@ def run_routes(stack, params, log):
     routes = [
         {"name": "GET /api/messages", "method": "GET",
          "path": f"/api/messages?room={main_room}", "token": reader},
-        {"name": "POST /api/messages", "method": "POST", "path": "/api/messages",
-         "body": post_body, "token": reader},
         {"name": "GET /api/rooms", "method": "GET", "path": "/api/rooms", "token": reader},
         {"name": "GET /api/events", "method": "GET",
          "path": f"/api/events?cursor={behind(joiner, main_room, 20)}", "token": reader},
+        # NOTE: last: putting the room back after it (a delete of the posts)
+        # can leave a straggler's seq far past the counter, and the next
+        # reader then punches gaps up to it (not what the routes measure).
+        {"name": "POST /api/messages", "method": "POST", "path": "/api/messages",
+         "body": post_body, "token": reader},
     ]
     # Same answers from both apps, before anything is timed (once the posts
     # above are committed: makechat shows a message once its mark passes it).
