@@ -773,8 +773,13 @@ def main(argv=None):
                         help="leave a part out (its section says so)")
     parser.add_argument("--live-on", choices=("sqlite", "postgresql"), default="sqlite",
                         help="FerretDB's handler under the live-delivery part")
+    parser.add_argument("--live-clients",
+                        type=lambda text: tuple(int(n) for n in text.split(",")),
+                        metavar="N,N", help="the live part's client counts (default: 200,500,1000)")
     args = parser.parse_args(argv)
     params = dict(SMOKE if args.smoke else FULL)
+    if args.live_clients:
+        params["live"] = args.live_clients
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if not shutil.which("wrk"):
