@@ -138,9 +138,13 @@ def routes_section(routes):
     text = [heading("Routes")]
     if not routes:
         return "\n".join(text + ["Skipped.", ""])
+    idle = routes.get("background_cmds_per_s")
     text.append("Medians over the runs; CPU is the workers' user + system time per request "
                 "(/proc), DB CPU FerretDB's; commands are those the app sent (pymongo's "
-                "command monitoring), per request.\n")
+                "command monitoring), per request" + (
+                    ", less what it sends with no request at all (" + ", ".join(
+                        f"{name} {rate:.1f}/s" for name, rate in idle.items()) +
+                    ": makechat's pollers)" if idle else "") + ".\n")
     rows = []
     for route, summary in routes["summary"].items():
         for app in ("baseline", "makechat"):

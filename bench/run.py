@@ -387,7 +387,16 @@ def wrk(port, method, path, token, body, seconds, connections):
     raise RuntimeError(f"wrk printed no summary:\n{output}")
 
 
-def measure_route(stack, app, route, params):
+def background(app, seconds):
+    """Database commands a second the app sends with no request at all
+    (makechat's pollers: each worker asks for the marks it follows)."""
+    settle(app, 10)
+    before = app.commands()
+    time.sleep(seconds)
+    return (app.commands() - before) / seconds
+
+
+def measure_route(stack, app, route, params, idle_rate=0.0):
     method, path, body, token = route["method"], route["path"], route.get("body"), route["token"]
     if params["warmup"]:
         wrk(app.port, method, path, token, body, params["warmup"], params["connections"])
@@ -399,6 +408,8 @@ def measure_route(stack, app, route, params):
     counted = app.commands() - counted
     requests = max(1, result["requests"])
     seconds = result["duration_us"] / 1e6
+    # The pollers' commands are not the requests': counted apart.
+    counted_net = max(0.0, counted - idle_rate * seconds)
     return {"app": app.name, "requests": result["requests"], "errors": result["non2xx"] +
             result["connect"] + result["read"] + result["write"] + result["timeout"],
             "rps": round(result["requests"] / seconds, 1),
@@ -406,7 +417,9 @@ def measure_route(stack, app, route, params):
             "p99_ms": round(result["p99_us"] / 1000, 1),
             "cpu_ms": round(cpu * 1000 / requests, 3),
             "db_cpu_ms": round(db_cpu * 1000 / requests, 3),
-            "commands": round(counted / requests, 2),
+            "commands": round(counted_net / requests, 2),
+            "commands_gross": round(counted / requests, 2),
+            "background_cmds_per_s": round(idle_rate, 2),
             "rss_mib": [round(rss_mib(pid), 1) for pid in pids]}
 
 
@@ -461,12 +474,16 @@ def run_routes(stack, params, log):
             assert all(answer == answers[0] for answer in answers), \
                 (route["name"], [json.dumps(answer)[:600] for answer in answers])
 
+    idle_rates = {app.name: background(app, max(1, params["idle_seconds"]))
+                  for app in stack.apps}
+    log("  background commands/s: " + ", ".join(f"{name} {rate:.1f}"
+                                                for name, rate in idle_rates.items()))
     results = []
     for route in routes:
         for repeat in range(params["repeats"]):
             order = stack.apps if repeat % 2 == 0 else stack.apps[::-1]
             for app in order:
-                measured = measure_route(stack, app, route, params)
+                measured = measure_route(stack, app, route, params, idle_rates[app.name])
                 measured.update(route=route["name"], repeat=repeat)
                 results.append(measured)
                 log(f"  {route['name']:<20} {app.name:<9} run {repeat + 1}: "
@@ -488,6 +505,7 @@ def run_routes(stack, params, log):
                 db.rooms.update_one({"_id": main_room}, {"$set": {
                     "last_seq": base["last_seq"], "committed_seq": base["committed_seq"]}})
     return {"runs": results, "summary": report.summarize_routes(results), "rss_mib": memory,
+            "background_cmds_per_s": {name: round(rate, 2) for name, rate in idle_rates.items()},
             "profiles": profiles or "py-spy not installed (the bench extra installs it)"}
 
 
