@@ -793,7 +793,8 @@ def main(argv=None):
                         help="FerretDB's handler under the live-delivery part")
     parser.add_argument("--live-clients",
                         type=lambda text: tuple(int(n) for n in text.split(",")),
-                        metavar="N,N", help="the live part's client counts (default: 200,500,1000)")
+                        metavar="N,N",
+                        help="the live part's client counts (default: 200,500,1000)")
     args = parser.parse_args(argv)
     params = dict(SMOKE if args.smoke else FULL)
     if args.live_clients:
