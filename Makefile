@@ -66,7 +66,7 @@ postgresql:
 	  sudo=""; if [ "$$(id -u)" != 0 ]; then sudo=sudo; fi; \
 	  $$sudo apt-get update && $$sudo apt-get install -y postgresql; fi
 
-# makechat beside a minimal baseline app, on a stack of its own (about 30
+# makechat beside a minimal baseline app, on a stack of its own (about 35
 # minutes; bench/README.rst). `make bench BENCH_ARGS=--smoke` is the
 # tests' tiny run, `BENCH_ARGS="--skip postgresql"` leaves a part out.
 bench: install-bench ferretdb wrk postgresql
