@@ -65,6 +65,10 @@ def test_every_part_measured_something(smoke):
     for run in data["live"]:
         assert run["missing"] == 0 and run["failed"] == 0
         assert run["deliveries"] == run["clients"] * run["posts"]
+        # What issue 12 asks of the stream: delivery, idle queries, memory.
+        for key in ("p99_ms", "idle_commands_per_s", "kib_per_client",
+                    "delivery_commands_per_delivery"):
+            assert run[key] is not None, key
     backends = {point["backend"] for point in data["sizes"]}
     assert "sqlite" in backends
     if data["postgresql"] == "measured":
