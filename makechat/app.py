@@ -12,8 +12,10 @@ from makechat.chat.streams import Streams
 from makechat.chat.watcher import RoomWatcher, WaitQuota
 from makechat.logins import LoginLimiter, TrustedProxies
 from makechat.media import JSON_UTF8, json_handlers
-from makechat.middleware import EnsureIndexes, JSONDiscipline, RequestId
+from makechat.middleware import EnsureIndexes, JSONDiscipline, RequestId, Services
+from makechat.ratelimit import RateLimiter
 from makechat.resources import (
+    bots,
     docs,
     events,
     health,
@@ -27,6 +29,17 @@ from makechat.resources import (
     webclient,
 )
 from makechat.throttle import Throttle
+
+
+def rate_limiter(config):
+    """The app's rate limits (makechat.ratelimit), from the settings."""
+    window = config.post_rate_window
+    return RateLimiter({
+        "post": (config.post_rate_limit, window,
+                 f"posts per {window} seconds with one token"),
+        "hook": (config.incoming_webhook_rate_limit, window,
+                 f"posts per {window} seconds through one webhook"),
+    })
 
 
 def create_app(config):
@@ -46,6 +59,7 @@ def create_app(config):
                        client_address=proxies.client_address,
                        event_streams=("/api/events",)),
         EnsureIndexes(gate),
+        Services(rate_limiter=rate_limiter(config)),
     ])
     # NOTE: responses only: JSONDiscipline parses request bodies itself.
     app.resp_options.media_handlers.update(json_handlers())
@@ -64,6 +78,9 @@ def create_app(config):
     app.add_route("/api/users/me", users.MeResource(config, throttle))
     app.add_route("/api/users/lookup", users.UserLookupResource())
     app.add_route("/api/users/{user_id}", users.UserResource(config))
+    app.add_route("/api/bots", bots.BotsResource())
+    app.add_route("/api/bots/{bot_id}", bots.BotResource())
+    app.add_route("/api/bots/{bot_id}/tokens", bots.BotTokensResource(config))
 
     # One way: the watcher calls the store (to unstick a dead writer's gap);
     # Messaging tells the watcher about this process's posts.
