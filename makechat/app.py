@@ -4,6 +4,9 @@ middleware and error handler."""
 import falcon
 
 from makechat import db, errors
+from makechat.bots.incoming import Incoming
+from makechat.bots.outbox import Outbox
+from makechat.bots.webhooks import Webhooks
 from makechat.chat.messagelog import MessageStore
 from makechat.chat.messaging import Messaging
 from makechat.chat.readstate import ReadState
@@ -27,7 +30,9 @@ from makechat.resources import (
     tokens,
     users,
     webclient,
+    webhooks,
 )
+from makechat.resources import incoming as incoming_resources
 from makechat.throttle import Throttle
 
 
@@ -42,9 +47,10 @@ def rate_limiter(config):
     })
 
 
-def create_app(config):
+def create_app(config, background=False):
     """Return the WSGI app for this config. Connects lazily: nothing touches the
-    database until the first request."""
+    database until the first request. With ``background`` (a server's
+    process, not a test's app) the outbox delivers outgoing webhooks."""
     db.connect(config)
     proxies = TrustedProxies(config.trusted_proxies)
     # A mark learnt within two polls is fresh enough to read up to.
@@ -57,7 +63,7 @@ def create_app(config):
                        body_timeout=config.body_timeout,
                        max_readers=config.max_body_reads_per_address,
                        client_address=proxies.client_address,
-                       event_streams=("/api/events",)),
+                       event_streams=("/api/events",), raw_bodies=("/hooks/",)),
         EnsureIndexes(gate),
         Services(rate_limiter=rate_limiter(config)),
     ])
@@ -99,6 +105,18 @@ def create_app(config):
     app.add_route("/api/members/{member_id}", members.MemberResource(room_service))
     app.add_route("/api/messages", messages.MessagesResource(config, messaging))
     app.add_route("/api/messages/{message_id}", messages.MessageResource(config, messaging))
+    incoming = Incoming(store, watcher, config.max_message_length)
+    hooks = Webhooks(config, room_service, store)
+    app.add_route("/api/webhooks/incoming", webhooks.IncomingWebhooksResource(hooks))
+    app.add_route("/api/webhooks/incoming/{hook_id}", webhooks.IncomingWebhookResource(hooks))
+    app.add_route("/api/webhooks/outgoing", webhooks.OutgoingWebhooksResource(hooks))
+    app.add_route("/api/webhooks/outgoing/{hook_id}", webhooks.OutgoingWebhookResource(hooks))
+    app.add_route("/api/webhooks/outgoing/{hook_id}/deliveries",
+                  webhooks.DeliveriesResource(hooks))
+    app.add_route("/api/webhooks/outgoing/{hook_id}/replay", webhooks.ReplayResource(hooks))
+    app.add_route("/hooks/{hook_id}/{secret}", incoming_resources.HookResource(config, incoming))
+    if background:
+        Outbox(config, store, incoming).start()
     app.add_route("/api/openapi.json", openapi.OpenAPIResource(app))
     app.add_route("/api/health", health.HealthResource(config))
 

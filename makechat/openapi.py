@@ -125,6 +125,37 @@ SCHEMAS = {
                 "required": ["openapi", "info", "paths"]},
 }
 
+_NULLABLE_TIME = {"oneOf": [TIME, {"type": "null"}]}
+_HOOK = {"_id": _ref("ObjectId"), "room": _ref("ObjectId"), "bot": _ref("ObjectId"),
+         "bot_username": {"type": "string"}, "name": {"type": "string"}, "created": TIME,
+         "created_by": {"oneOf": [_ref("ObjectId"), {"type": "null"}]}}
+_INCOMING = {**_HOOK, "last_used": _NULLABLE_TIME}
+_OUTGOING = {**_HOOK, "url": {"type": "string"},
+             "events": {"type": "array", "items": {"type": "string"}},
+             "mentions_only": {"type": "boolean"},
+             "triggers": {"type": "array", "items": {"type": "string"}},
+             "cursor": {"type": "integer", "description": "The room's seq up to which the "
+                        "outbox has queued this webhook's events."}}
+SCHEMAS.update({
+    "IncomingWebhook": _object(_INCOMING),
+    "NewIncomingWebhook": _object({**_INCOMING, "url": {
+        "type": "string", "description": "POST Slack-style payloads here; shown this once."}}),
+    "OutgoingWebhook": _object(_OUTGOING),
+    "NewOutgoingWebhook": _object({**_OUTGOING, "secret": {
+        "type": "string", "pattern": "^whsec_", "description": "The signing secret "
+        "(Standard Webhooks), shown this once."}}),
+    "Delivery": _object({
+        "_id": _ref("ObjectId"), "webhook": _ref("ObjectId"), "seq": {"type": "integer"},
+        "webhook_id": {"type": "string"}, "state": {"enum": ["pending", "delivered", "dead"]},
+        "attempts": {"type": "integer"}, "next_attempt": _NULLABLE_TIME, "since": TIME,
+        "delivered": _NULLABLE_TIME,
+        "last_status": {"oneOf": [{"type": "integer"}, {"type": "null"}]},
+        "last_error": {"oneOf": [{"type": "string"}, {"type": "null"}]},
+        "log": {"type": "array", "items": {"type": "object"}}}),
+    "Replay": _object({"queued": {"type": "integer"}, "from_seq": {"type": "integer"},
+                       "to_seq": {"oneOf": [{"type": "integer"}, {"type": "null"}]},
+                       "next_from_seq": {"oneOf": [{"type": "integer"}, {"type": "null"}]}}),
+})
 
 #: Causes shared by many operations, added where they apply.
 GENERIC_CAUSES = {

@@ -141,7 +141,7 @@ class MakechatServer(BaseApplication):
         # NOTE: gunicorn answers requests it cannot parse (414, 431, 400)
         # itself, through this one function, before the app sees them.
         util.write_error = write_json_error
-        return create_app(self.config)
+        return create_app(self.config, background=True)
 
 
 def serve(config):

@@ -181,9 +181,11 @@ CASES = [(path, method, mode) for path, method in ROUTES for mode in _modes(path
 #: Operations whose schema-valid requests may still get a 400 by design.
 #: (GET /api/messages: 'wait' needs 'after', and 'before' excludes 'after';
 #: GET /api/events: a cursor is opaque, and one this server did not give out
-#: is refused; PUT .../read: a seq beyond the room's latest event is refused.)
+#: is refused; PUT .../read: a seq beyond the room's latest event is refused;
+#: POST /api/webhooks/outgoing: a URL whose host does not resolve, or resolves
+#: to a private address, is refused.)
 SEMANTIC_400 = {("/api/users/me", "PATCH"), ("/api/messages", "GET"), ("/api/events", "GET"),
-                ("/api/rooms/{room_id}/read", "PUT")}
+                ("/api/rooms/{room_id}/read", "PUT"), ("/api/webhooks/outgoing", "POST")}
 
 
 @pytest.fixture
