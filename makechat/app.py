@@ -115,7 +115,7 @@ def create_app(config, background=False):
                   webhooks.DeliveriesResource(hooks))
     app.add_route("/api/webhooks/outgoing/{hook_id}/replay", webhooks.ReplayResource(hooks))
     app.add_route("/hooks/{hook_id}/{secret}", incoming_resources.HookResource(config, incoming))
-    if background:
+    if background and config.webhook_delivery:
         Outbox(config, store, incoming).start()
     app.add_route("/api/openapi.json", openapi.OpenAPIResource(app))
     app.add_route("/api/health", health.HealthResource(config))

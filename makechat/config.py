@@ -194,6 +194,11 @@ class Config:
         259200.0,
         "Seconds after which a delivery that never succeeded is given up (dead-lettered: "
         "listed with its attempts, resent only by a replay). 259200 is three days.")
+    webhook_delivery: bool = setting(
+        True,
+        "Deliver outgoing webhooks from this server's processes. Set false on servers "
+        "that should only answer requests, if others deliver (the outbox is in the "
+        "database: any number of servers share it safely).")
     webhook_poll_interval: float = setting(
         0.5,
         "Seconds between the outbox's looks for new events and due deliveries, in every "

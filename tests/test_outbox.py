@@ -327,3 +327,19 @@ def test_posting_in_a_room_with_webhooks_costs_no_more_commands(world, receiver,
     commands.clear()
     world.post("with")
     assert [name for name, _ in commands] == without
+
+
+def test_a_replay_during_an_attempt_is_sent_after_it(world, receiver):
+    """The earlier cycle's attempt holds number 1: the replay's goes on as 2."""
+    hook = world.hook(receiver.url)
+    message = world.post("racing")
+    outbox = make_outbox(world.config)
+    outbox.enqueue()
+    from bson import ObjectId
+    DeliveryAttempt._get_collection().insert_one({
+        "hook": ObjectId(hook["_id"]["$oid"]), "seq": message["seq"], "number": 1, "cycle": 0,
+        "at": utcnow()})
+    world.call("POST", f"/api/webhooks/outgoing/{hook['_id']['$oid']}/replay"
+                       f"?from_seq={message['seq']}", status=200)
+    until(outbox, lambda: receiver.acknowledged)
+    assert len(receiver.requests) == 1

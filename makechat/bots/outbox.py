@@ -125,6 +125,10 @@ class Outbox:
         self._inflight = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._wake = threading.Event()  # an attempt ended, or stop()
+        # Deliveries another process is attempting: not taken up again here
+        # until then (monotonic time), so a lost claim is not retried in a spin.
+        self._elsewhere = {}
         self._pool = None
         self.attempts = 0  # attempts made by this process (tests, benchmarks)
 
@@ -141,6 +145,7 @@ class Outbox:
 
     def stop(self, timeout=10.0):
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
         if self._pool is not None:
@@ -150,21 +155,46 @@ class Outbox:
     def _run(self):
         self._pool = ThreadPoolExecutor(self.config.webhook_concurrency,
                                         thread_name_prefix="makechat-delivery")
+        interval, enqueued = self.config.webhook_poll_interval, 0.0
         while not self._stop.is_set():
+            busy = False
             try:
-                self.enqueue()
-                for delivery in self.due(self.config.webhook_concurrency * 2):
-                    with self._lock:
-                        if delivery["_id"] in self._inflight or \
-                                len(self._inflight) >= self.config.webhook_concurrency:
-                            continue
-                        self._inflight.add(delivery["_id"])
-                    self._pool.submit(self._attempt_in_pool, delivery)
+                if time.monotonic() - enqueued >= interval:
+                    enqueued = time.monotonic()
+                    self.enqueue()
+                busy = self._dispatch()
             except PyMongoError:
                 log.warning("outbox pass failed; retrying", exc_info=True)
             except Exception:  # noqa: BLE001 - the outbox must outlive any one bug
                 log.exception("outbox pass failed; retrying")
-            self._stop.wait(self.config.webhook_poll_interval)
+            # PERF: with a backlog, go on as soon as an attempt ends; idle, poll.
+            self._wake.wait(interval if not busy else max(0.0, interval - (
+                time.monotonic() - enqueued)))
+            self._wake.clear()
+
+    def _dispatch(self):
+        """Hand due deliveries to the pool, up to its free places; return
+        whether there may be more due than were handed out."""
+        capacity = self.config.webhook_concurrency
+        with self._lock:
+            free = capacity - len(self._inflight)
+        if free <= 0:
+            return True
+        due = self.due(capacity * 8)
+        # Each process takes a different share of the backlog: several would
+        # otherwise all race for the same first few claims.
+        random.shuffle(due)
+        now, handed = time.monotonic(), 0
+        self._elsewhere = {key: until for key, until in self._elsewhere.items() if until > now}
+        for delivery in due:
+            with self._lock:
+                if delivery["_id"] in self._inflight or len(self._inflight) >= capacity or \
+                        delivery["_id"] in self._elsewhere:
+                    continue
+                self._inflight.add(delivery["_id"])
+            handed += 1
+            self._pool.submit(self._attempt_in_pool, delivery)
+        return handed > 0 and len(due) >= free
 
     def _attempt_in_pool(self, delivery):
         try:
@@ -175,6 +205,7 @@ class Outbox:
         finally:
             with self._lock:
                 self._inflight.discard(delivery["_id"])
+            self._wake.set()
 
     def run_once(self):
         """Enqueue, then attempt every due delivery, one after another;
@@ -244,7 +275,9 @@ class Outbox:
         except DuplicateKeyError:
             self._repair(delivery, number)
             return False
-        if attempts.find_one({**key, "cycle": cycle, "ok": True}, {"_id": 1}):
+        # PERF: a cycle's first attempt has nothing before it to have succeeded.
+        if number > delivery.get("first", 1) and \
+                attempts.find_one({**key, "cycle": cycle, "ok": True}, {"_id": 1}):
             # SECURITY of the promise: acknowledged once, never sent again.
             attempts.update_one({**key, "number": number}, {"$set": {
                 "finished": utcnow(), "ok": True, "error": "already acknowledged"}})
@@ -330,11 +363,21 @@ class Outbox:
         attempts = DeliveryAttempt._get_collection()
         key = {"hook": delivery["hook"], "seq": delivery["seq"], "number": number}
         found = attempts.find_one(key)
-        if found is None or found.get("cycle", 0) != delivery.get("cycle", 0):
+        if found is None or found.get("cycle", 0) > delivery.get("cycle", 0):
+            return  # gone, or this copy of the Delivery is older than a replay
+        if found.get("cycle", 0) < delivery.get("cycle", 0):
+            # A replay came during an earlier cycle's attempt, which holds this
+            # number: the new cycle goes on past it (numbers never repeat).
+            Delivery._get_collection().update_one(
+                {"_id": delivery["_id"], "cycle": delivery.get("cycle", 0),
+                 "attempts": {"$lt": number}}, {"$set": {"attempts": number}})
             return
         if found.get("finished") is None:
             if found["at"] > utcnow() - self.stale_after():
-                return  # under way in another worker
+                # Under way in another worker: leave it be for a while.
+                self._elsewhere[delivery["_id"]] = time.monotonic() + \
+                    self.config.webhook_timeout
+                return
             attempts.update_one({**key, "finished": None}, {"$set": {
                 "finished": utcnow(), "ok": False,
                 "error": "abandoned: the server stopped during the attempt"}})

@@ -202,7 +202,7 @@ class Webhooks:
                 continue
             queued += 1
             existing = deliveries.find_one({"hook": hook["_id"], "seq": entry["seq"]},
-                                           {"cycle": 1})
+                                           {"cycle": 1, "attempts": 1})
             if existing is None:
                 try:
                     deliveries.insert_one({
@@ -212,10 +212,12 @@ class Webhooks:
                     continue
                 except DuplicateKeyError:  # written meanwhile: replay it below
                     existing = deliveries.find_one({"hook": hook["_id"], "seq": entry["seq"]},
-                                                   {"cycle": 1})
+                                                   {"cycle": 1, "attempts": 1})
+            # A new cycle: its first attempt is the next number (the claims'
+            # numbers never repeat), and earlier successes do not stop it.
             deliveries.update_one({"_id": existing["_id"]}, {"$set": {
                 "state": PENDING, "cycle": existing.get("cycle", 0) + 1, "next_at": now,
-                "since": now}})
+                "since": now, "first": existing.get("attempts", 0) + 1}})
         last = entries[-1]["seq"] if entries else None
         more = bool(entries) and len(entries) == self.config.webhook_replay_max and last < upto
         return {"queued": queued, "from_seq": from_seq, "to_seq": last,
