@@ -258,7 +258,8 @@ def user_for_token(secret: object) -> tuple[Caller, AuthToken] | tuple[None, Non
         if user is None or not user.is_active:
             return None, None
         Token.objects(id=token["_id"]).update_one(set__username=user.username,
-                                                  set__is_superuser=user.is_superuser)
+                                                  set__is_superuser=user.is_superuser,
+                                                  set__is_bot=user.is_bot or None)
         caller = Caller(user.id, user.username, user.is_superuser, full=user,
                         scopes=token.get("scopes"), rooms=token.get("rooms"),
                         is_bot=user.is_bot)
@@ -276,5 +277,6 @@ def sync_tokens(user: User) -> None:
     """Bring the user's tokens in line with the account (after a promotion or
     a demotion): requests authenticate from what the token says."""
     Token.objects(owner=user.id).update(set__username=user.username,
-                                        set__is_superuser=user.is_superuser)
+                                        set__is_superuser=user.is_superuser,
+                                        set__is_bot=user.is_bot or None)
     signal_user(user.id)

@@ -343,3 +343,44 @@ def test_a_replay_during_an_attempt_is_sent_after_it(world, receiver):
                        f"?from_seq={message['seq']}", status=200)
     until(outbox, lambda: receiver.acknowledged)
     assert len(receiver.requests) == 1
+
+
+def resolving(monkeypatch, host, answers):
+    """Make ``host`` resolve to each of ``answers`` in turn (then the last),
+    as a DNS server rebinding it would; other names resolve as usual."""
+    import socket
+    real, calls = socket.getaddrinfo, []
+
+    def getaddrinfo(name, port, *args, **kwargs):
+        if name != host:
+            return real(name, port, *args, **kwargs)
+        address = answers[min(len(calls), len(answers) - 1)]
+        calls.append(address)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return calls
+
+
+def test_a_name_rebound_to_loopback_after_registration_is_refused(config, admin, receiver,
+                                                                   monkeypatch):
+    world = World(config.replace(**{**FAST, "webhooks_allow_private": False}), admin)
+    port = receiver.server.server_address[1]
+    calls = resolving(monkeypatch, "rebind.test", ["93.184.216.34", "127.0.0.1"])
+    hook = world.hook(f"http://rebind.test:{port}/hook")
+    world.post("to a rebound name")
+    make_outbox(world.config).run_once()
+    assert calls == ["93.184.216.34", "127.0.0.1"] and receiver.requests == []
+    (delivery,) = world.deliveries(hook)
+    assert "resolves to 127.0.0.1, which is loopback" in delivery["log"][0]["error"]
+
+
+def test_a_delivery_connects_to_the_address_it_checked(world, receiver, monkeypatch):
+    """Resolved once per attempt: a second lookup (by the connection) could
+    be answered with another address than the one checked."""
+    port = receiver.server.server_address[1]
+    calls = resolving(monkeypatch, "pinned.test", ["127.0.0.1", "127.0.0.1", "203.0.113.9"])
+    world.hook(f"http://pinned.test:{port}/hook")
+    world.post("pinned")
+    make_outbox(world.config).run_once()
+    assert len(calls) == 2 and receiver.acknowledged
+    assert receiver.requests[0]["headers"]["Host"] == f"pinned.test:{port}"

@@ -78,3 +78,11 @@ def test_reading_is_not_counted(limited, bob):
     app, room = limited
     answer = app.get(f"/api/messages?room={room}", headers={"X-Auth-Token": bob.secret})
     assert "RateLimit-Limit" not in answer.headers
+
+
+def test_openapi_announces_the_headers_and_the_429(api):
+    post = api.get("/api/openapi.json").json["paths"]["/api/messages"]["post"]
+    names = {"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"}
+    assert names <= set(post["responses"]["201"]["headers"])
+    assert names | {"Retry-After"} <= set(post["responses"]["429"]["headers"])
+    assert "post_rate_limit" in post["description"]
