@@ -13,6 +13,7 @@ from mongoengine import (
     DictField,
     Document,
     IntField,
+    ListField,
     ObjectIdField,
     StringField,
     queryset_manager,
@@ -43,12 +44,16 @@ class User(Document):
     # Changes whenever something a user's event streams must notice happens
     # (a membership, a read marker, a revoked token): see signal_user.
     stream_token = StringField()
+    # A bot account (makechat.bots.accounts): no password, tokens only.
+    # ``bot_owner`` is the user who manages it besides the admins.
+    is_bot = BooleanField()
+    bot_owner = ObjectIdField()
 
     meta = {"collection": "users", "auto_create_index": False}
 
     def to_public(self):
         """Return the profile a user or an admin sees (never the hash)."""
-        return {
+        shown = {
             "_id": self.id,
             "username": self.username,
             "email": self.email,
@@ -56,6 +61,7 @@ class User(Document):
             "is_active": self.is_active,
             "created": self.created,
         }
+        return mark_bot(shown, self.is_bot, owner=self.bot_owner)
 
 
 class Token(Document):
@@ -75,6 +81,12 @@ class Token(Document):
     # disabled user's tokens are deleted. Missing on tokens from before 0.3.
     username = StringField()
     is_superuser = BooleanField()
+    #: What the token may do (makechat.scopes): None, as on every token from
+    #: before scopes, is every scope.
+    scopes = ListField(StringField(), default=None)
+    #: The only rooms the token may act in; None is every room.
+    rooms = ListField(ObjectIdField(), default=None)
+    is_bot = BooleanField()
 
     meta = {"collection": "tokens", "auto_create_index": False,
             "indexes": [{"fields": ("owner", "slot"), "unique": True}]}
@@ -86,6 +98,8 @@ class Token(Document):
             "created": self.created,
             "last_used": self.last_used,
             "expires": self.expires,
+            "scopes": self.scopes,
+            "rooms": self.rooms,
         }
 
 
@@ -191,14 +205,16 @@ class Member(Document):
     joined = DateTimeField(default=utcnow)
     joined_seq = IntField()
     version = IntField(default=0)
+    is_bot = BooleanField()  # the member is a bot account
 
     meta = {"collection": "members", "auto_create_index": False,
             "indexes": [{"fields": ("room", "user"), "unique": True},
                         ("user", "room"), ("room", "joined")]}
 
     def to_public(self):
-        return {"_id": self.id, "room": self.room, "user": self.user,
-                "username": self.username, "role": self.role, "joined": self.joined}
+        return mark_bot({"_id": self.id, "room": self.room, "user": self.user,
+                         "username": self.username, "role": self.role, "joined": self.joined},
+                        self.is_bot)
 
 
 class Message(Document):
@@ -241,10 +257,21 @@ def signal_user(user_id):
     User.objects(id=user_id).update_one(set__stream_token=secrets.token_hex(8))
 
 
+def mark_bot(shown, is_bot, owner=None, **extra):
+    """Add ``is_bot: true`` (and what else is given and set) to a user, a
+    membership or a message that is a bot's; people's stay as they were."""
+    if is_bot:
+        shown["is_bot"] = True
+        if owner is not None:
+            shown["bot_owner"] = owner
+        shown.update({key: value for key, value in extra.items() if value})
+    return shown
+
+
 def message_to_public(message):
     """A stored message (a raw document: the log reads with pymongo) as the
     API shows it."""
-    return {
+    return mark_bot({
         "_id": message["_id"],
         "room": message["room"],
         "seq": message["seq"],
@@ -253,7 +280,13 @@ def message_to_public(message):
         "text": message.get("text", ""),
         "created": message["created"],
         "edited": message.get("edited"),
-    }
+    }, message.get("bot"), display_name=message.get("display_name"),
+        icon_url=message.get("icon_url"))
 
 
-ALL_DOCUMENTS = (User, Token, Attempt, KnownAddress, Room, Member, Message, ReadMarker)
+# NOTE: imported here, at the end: makechat.bots.documents imports nothing of
+# makechat, so there is no cycle.
+from makechat.bots.documents import BOT_DOCUMENTS  # noqa: E402
+
+ALL_DOCUMENTS = (User, Token, Attempt, KnownAddress, Room, Member, Message, ReadMarker,
+                 *BOT_DOCUMENTS)

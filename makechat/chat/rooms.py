@@ -108,6 +108,8 @@ class Rooms:
         rooms = Room.objects
         if not user.is_superuser:
             rooms = rooms.filter(Q(is_visible=True) | Q(id__in=room_ids_of(user)))
+        if getattr(user, "rooms", None) is not None:
+            rooms = rooms.filter(id__in=list(user.rooms))  # a token limited to some rooms
         page = page_by_id(rooms, after, limit)
         return Page(rooms_to_public(page.items, user, self.read_state), page.next_after)
 
@@ -176,7 +178,7 @@ class Rooms:
         unique (room, user) index makes a second join return the first
         membership, and a membership whose event is missing gets it now."""
         member = Member(room=room.id, user=target.id, username=target.username, role=role,
-                        joined_seq=PENDING)
+                        joined_seq=PENDING, is_bot=bool(getattr(target, "is_bot", False)) or None)
         try:
             member.save(force_insert=True)
             created = True

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from bson import ObjectId
 
+from makechat.chat.access import within_token
 from makechat.chat.events import MEMBER_LEFT, event_to_public
 from makechat.exceptions import Invalid
 from makechat.models import PENDING, Member, Message, ReadMarker, Room, Token, User, utcnow
@@ -102,7 +103,8 @@ class Streams:
     @staticmethod
     def _memberships(user):
         return {member.room: member for member in
-                Member.objects(user=user.id).only("room", "joined_seq")}
+                Member.objects(user=user.id).only("room", "joined_seq")
+                if within_token(user, member.room)}
 
     def _marks(self, room_ids):
         """Each existing room's mark, walked forward: the committed_seq stored
