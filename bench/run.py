@@ -64,10 +64,11 @@ PASSWORD = "bench-password-1"
 
 FULL = dict(seconds=8, warmup=2, repeats=3, connections=8, fill=200,
             live=(200, 500, 1000), posts=3, idle_seconds=3, park_timeout=240,
-            sizes=(1000, 3000, 10000, 30000, 100000), samples=5, size_budget_s=420)
+            sizes=(1000, 3000, 10000, 30000, 100000), samples=5, size_budget_s=420,
+            profiled=4, settle_s=10)
 SMOKE = dict(seconds=1, warmup=0, repeats=1, connections=2, fill=20,
              live=(5,), posts=2, idle_seconds=0.5, park_timeout=30, sizes=(100, 300), samples=2,
-             size_budget_s=60)
+             size_budget_s=60, profiled=1, settle_s=2)
 
 
 # ------------------------------------------------------------------ processes
@@ -390,10 +391,10 @@ def wrk(port, method, path, token, body, seconds, connections):
     raise RuntimeError(f"wrk printed no summary:\n{output}")
 
 
-def background(app, seconds):
+def background(app, seconds, settle_s):
     """Database commands a second the app sends with no request at all
     (makechat's pollers: each worker asks for the marks it follows)."""
-    settle(app, 10)
+    settle(app, settle_s)
     before = app.commands()
     time.sleep(seconds)
     return (app.commands() - before) / seconds
@@ -477,7 +478,7 @@ def run_routes(stack, params, log):
             assert all(answer == answers[0] for answer in answers), \
                 (route["name"], [json.dumps(answer)[:600] for answer in answers])
 
-    idle_rates = {app.name: background(app, max(1, params["idle_seconds"]))
+    idle_rates = {app.name: background(app, max(1, params["idle_seconds"]), params["settle_s"])
                   for app in stack.apps}
     log("  background commands/s: " + ", ".join(f"{name} {rate:.1f}"
                                                 for name, rate in idle_rates.items()))
@@ -500,7 +501,7 @@ def run_routes(stack, params, log):
     memory = {app.name: [round(rss_mib(pid), 1) for pid in app.workers()] for app in stack.apps}
     profiles = {}
     if shutil.which("py-spy") or (BIN / "py-spy").exists():
-        for route in routes:
+        for route in routes[:params["profiled"]]:  # the smoke run: one is enough
             profiles[route["name"]] = profile(stack, route, params, folder_of(stack), log)
             if route["method"] == "POST":
                 settle(stack.makechat, 10)
