@@ -398,3 +398,14 @@ def test_a_delivery_connects_to_the_address_it_checked(world, receiver, monkeypa
     make_outbox(world.config).run_once()
     assert len(calls) == 2 and receiver.acknowledged
     assert receiver.requests[0]["headers"]["Host"] == f"pinned.test:{port}"
+
+
+def test_a_server_with_webhook_delivery_off_starts_no_outbox(config):
+    import threading
+
+    def outboxes():
+        return {thread.ident for thread in threading.enumerate()
+                if thread.name.startswith("makechat-outbox")}
+    before = outboxes()
+    create_app(config.replace(webhook_delivery=False), background=True)
+    assert outboxes() == before
