@@ -4,8 +4,10 @@ middleware and error handler."""
 import falcon
 
 from makechat import db, errors
+from makechat.chat.dms import DirectMessages
 from makechat.chat.messagelog import MessageStore
 from makechat.chat.messaging import Messaging
+from makechat.chat.reactions import Reactions
 from makechat.chat.readstate import ReadState
 from makechat.chat.rooms import Rooms
 from makechat.chat.streams import Streams
@@ -14,13 +16,17 @@ from makechat.logins import LoginLimiter, TrustedProxies
 from makechat.media import JSON_UTF8, json_handlers
 from makechat.middleware import EnsureIndexes, JSONDiscipline, RequestId
 from makechat.resources import (
+    dms,
     docs,
     events,
     health,
     members,
+    mentions,
     messages,
     openapi,
+    reactions,
     rooms,
+    search,
     session,
     tokens,
     users,
@@ -70,7 +76,8 @@ def create_app(config):
     watcher = RoomWatcher(config.poll_interval, advance=store.advance,
                           remember=store.remember_mark)
     quota = WaitQuota(config.max_waiting_per_user)
-    messaging = Messaging(store, watcher, quota)
+    messaging = Messaging(store, watcher, quota,
+                          mention_room_max_members=config.mention_room_max_members)
     read_state = ReadState(store)
     room_service = Rooms(store, read_state, on_change=watcher.notify)
     app.add_route("/api/rooms", rooms.RoomsResource(room_service))
@@ -82,6 +89,13 @@ def create_app(config):
     app.add_route("/api/members/{member_id}", members.MemberResource(room_service))
     app.add_route("/api/messages", messages.MessagesResource(config, messaging))
     app.add_route("/api/messages/{message_id}", messages.MessageResource(config, messaging))
+    # Conversations (docs/conversations.rst).
+    app.add_route("/api/dms", dms.DMsResource(config, DirectMessages(
+        room_service, allow=config.allow_dms, max_users=config.max_dm_users)))
+    app.add_route("/api/mentions", mentions.MentionsResource())
+    app.add_route("/api/search", search.SearchResource())
+    app.add_route("/api/messages/{message_id}/reactions/{emoji}",
+                  reactions.ReactionResource(Reactions(store, watcher)))
     app.add_route("/api/openapi.json", openapi.OpenAPIResource(app))
     app.add_route("/api/health", health.HealthResource(config))
 

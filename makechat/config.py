@@ -89,6 +89,19 @@ class Config:
     max_message_length: int = setting(
         4000,
         "Longest message text, in characters.")
+    allow_dms: bool = setting(
+        True,
+        "Whether users may start direct conversations (POST /api/dms); 'false' "
+        "refuses new ones with 403, and those that exist stay readable.")
+    max_dm_users: int = setting(
+        8,
+        "The most people in one direct conversation, its starter included.",
+        minimum=2, maximum=100)
+    mention_room_max_members: int = setting(
+        20,
+        "In a room of more than this many members only its owners (and admins) "
+        "may mention @room (everyone); 0: owners only, in every room.",
+        minimum=0, maximum=1000000)
     login_window: int = setting(
         900,
         "Seconds over which failed logins are counted.")

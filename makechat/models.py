@@ -12,7 +12,9 @@ from mongoengine import (
     DateTimeField,
     DictField,
     Document,
+    DynamicField,
     IntField,
+    ListField,
     ObjectIdField,
     StringField,
     queryset_manager,
@@ -148,6 +150,9 @@ class Room(Document):
     committed_seq = IntField(default=0)
     seq_at = DateTimeField()
     version = IntField(default=0)  # counts room.updated events
+    # A direct conversation (makechat.chat.dms): closed, invisible, its
+    # members fixed; its name_key is derived from its members' ids.
+    is_dm = BooleanField(default=False)
 
     meta = {"collection": "rooms", "auto_create_index": False,
             "indexes": ["is_visible"]}
@@ -224,9 +229,22 @@ class Message(Document):
     data = DictField()
     # "<author id>:<Idempotency-Key>" or a value unique to this document.
     dedupe = StringField(required=True, unique=True)
+    # Conversations (see docs/conversations.rst), each set when it is posted:
+    #: The search keys of its text (makechat.words), for the multikey index.
+    words = ListField(StringField())
+    # a reply: the message replied to as it was then ({_id, author,
+    # author_username, excerpt, deleted}), and its thread's first message
+    reply_to = DictField()
+    thread = ObjectIdField()
+    #: The ids of the members it mentions, and ROOM_MENTION for everyone.
+    mentions = ListField(DynamicField())
+    # Hints, only ever set: a message has replies, or had a reaction once.
+    has_replies = BooleanField()
+    has_reactions = BooleanField()
 
     meta = {"collection": "messages", "auto_create_index": False, "strict": False,
-            "indexes": [{"fields": ("room", "seq"), "unique": True}]}
+            "indexes": [{"fields": ("room", "seq"), "unique": True},
+                        ("words", "-id"), ("mentions", "-id"), ("thread", "seq")]}
 
     @queryset_manager
     def posted(doc_cls, queryset):  # noqa: N805 - mongoengine's signature
@@ -241,10 +259,31 @@ def signal_user(user_id):
     User.objects(id=user_id).update_one(set__stream_token=secrets.token_hex(8))
 
 
+class Reaction(Document):
+    """One user's reaction to a message with one emoji. The unique (message,
+    user, emoji) index makes adding it twice a no-op and every count exact,
+    whatever the backend (makechat.chat.reactions)."""
+
+    message = ObjectIdField(required=True)
+    room = ObjectIdField(required=True)
+    user = ObjectIdField(required=True)
+    username = StringField(default="")
+    emoji = StringField(required=True)
+    created = DateTimeField(default=utcnow)
+
+    meta = {"collection": "reactions", "auto_create_index": False,
+            "indexes": [{"fields": ("message", "user", "emoji"), "unique": True}, "room"]}
+
+
+#: Message.mentions holds this for an @room mention (everyone in the room).
+ROOM_MENTION = "@room"
+
+
 def message_to_public(message):
     """A stored message (a raw document: the log reads with pymongo) as the
-    API shows it."""
-    return {
+    API shows it. A reply also shows ``reply_to`` and ``thread``; a message
+    that mentions someone ``mentions`` (user ids) and ``mentions_room``."""
+    shown = {
         "_id": message["_id"],
         "room": message["room"],
         "seq": message["seq"],
@@ -254,6 +293,14 @@ def message_to_public(message):
         "created": message["created"],
         "edited": message.get("edited"),
     }
+    if message.get("reply_to"):
+        shown["reply_to"], shown["thread"] = message["reply_to"], message.get("thread")
+    mentions = message.get("mentions")
+    if mentions:
+        shown["mentions"] = [item for item in mentions if item != ROOM_MENTION]
+        shown["mentions_room"] = ROOM_MENTION in mentions
+    return shown
 
 
-ALL_DOCUMENTS = (User, Token, Attempt, KnownAddress, Room, Member, Message, ReadMarker)
+ALL_DOCUMENTS = (User, Token, Attempt, KnownAddress, Room, Member, Message, ReadMarker,
+                 Reaction)

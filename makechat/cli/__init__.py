@@ -8,16 +8,17 @@ library.
 
 One module per group of verbs, each adding its own to the parser:
 ``users`` (``makechat user ...``), ``serve``, ``backups`` (``backup`` and
-``restore``); ``common`` holds what they share. This module builds the
-parser from them and runs a command (the ``makechat`` and ``backup``
-console scripts are ``main`` and ``backup_main``).
+``restore``), ``search`` (``search-index``); ``common`` holds what they
+share. This module builds the parser from them and runs a command (the
+``makechat`` and ``backup`` console scripts are ``main`` and
+``backup_main``).
 """
 
 import argparse
 import sys
 
 from makechat import __version__
-from makechat.cli import backups, serve, users
+from makechat.cli import backups, search, serve, users
 from makechat.cli.backups import add_backup_arguments as add_backup_arguments
 from makechat.cli.backups import cmd_backup
 from makechat.cli.common import CommandError as CommandError
@@ -33,11 +34,13 @@ def build_parser():
         description="Manage a makechat server.",
         epilog="example: makechat user create -u alice -p 's3cret-pass' -e alice@example.com")
     parser.add_argument("--version", action="version", version=f"makechat {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="{user,serve,backup,restore}")
+    commands = parser.add_subparsers(dest="command",
+                                     metavar="{user,serve,backup,restore,search-index}")
     commands.required = True
     users.add_commands(commands)
     serve.add_command(commands)
     backups.add_commands(commands)
+    search.add_command(commands)
     return parser
 
 

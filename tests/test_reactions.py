@@ -1,0 +1,154 @@
+"""PUT and DELETE /api/messages/{id}/reactions/{emoji}: exact counts, events."""
+
+import threading
+from urllib.parse import quote
+
+import pytest
+
+from makechat.chat.reactions import check_emoji
+from makechat.exceptions import Invalid
+from makechat.models import Reaction
+
+THUMBS = "\U0001f44d"
+PARTY = "\U0001f389"
+
+
+@pytest.fixture
+def room(api, admin, bob):
+    room = api.as_user(admin).post("/api/rooms", {"name": "room1"}).json["_id"]["$oid"]
+    api.as_user(bob).post("/api/members", {"room": room})
+    return room
+
+
+@pytest.fixture
+def message(api, admin, room):
+    return api.as_user(admin).post("/api/messages", {"room": room, "text": "ship it"}).json
+
+
+def path(message, emoji):
+    return f"/api/messages/{message['_id']['$oid']}/reactions/{quote(emoji)}"
+
+
+def react(api, user, message, emoji=THUMBS):
+    return api.as_user(user).put(path(message, emoji))
+
+
+@pytest.mark.parametrize("emoji", [THUMBS, "\u2764\ufe0f", "\U0001f44d\U0001f3fd",
+                                   "\U0001f1eb\U0001f1f7", "1\ufe0f\u20e3",
+                                   "\U0001f468\u200d\U0001f469\u200d\U0001f467"])
+def test_emoji_sequences_are_accepted(emoji):
+    assert check_emoji(emoji) == emoji
+
+
+@pytest.mark.parametrize("emoji", ["", "a", "+1", "<b>", "\u200d", "\ufe0f", "1",
+                                   THUMBS * 17, "\U0001f44d x"])
+def test_anything_else_is_refused(emoji):
+    with pytest.raises(Invalid):
+        check_emoji(emoji)
+
+
+def test_a_reaction_shows_its_count_and_whether_i_reacted(api, admin, bob, message):
+    resp = react(api, bob, message)
+    assert resp.status_int == 200, resp.text
+    assert resp.json["reactions"] == [{"emoji": THUMBS, "count": 1, "me": True}]
+    react(api, admin, message)
+    react(api, admin, message, PARTY)
+    shown = api.as_user(bob).get(f"/api/messages/{message['_id']['$oid']}").json
+    assert shown["reactions"] == [{"emoji": THUMBS, "count": 2, "me": True},
+                                  {"emoji": PARTY, "count": 1, "me": False}]
+
+
+def test_reacting_twice_counts_once(api, bob, message):
+    react(api, bob, message)
+    assert react(api, bob, message).json["reactions"][0]["count"] == 1
+
+
+def test_removing_takes_back_only_my_reaction(api, admin, bob, message):
+    react(api, bob, message)
+    react(api, admin, message)
+    assert api.as_user(bob).delete(path(message, THUMBS)).status_int == 204
+    assert api.as_user(bob).delete(path(message, THUMBS)).status_int == 204  # nothing left
+    shown = api.as_user(bob).get(f"/api/messages/{message['_id']['$oid']}").json
+    assert shown["reactions"] == [{"emoji": THUMBS, "count": 1, "me": False}]
+
+
+def test_the_last_reaction_gone_leaves_no_summary(api, bob, message):
+    react(api, bob, message)
+    api.as_user(bob).delete(path(message, THUMBS))
+    assert "reactions" not in api.as_user(bob).get(f"/api/messages/{message['_id']['$oid']}").json
+
+
+def test_reactions_show_in_history(api, admin, bob, room, message):
+    react(api, bob, message)
+    page = api.as_user(admin).get("/api/messages", params={"room": room}).json
+    assert page[0]["reactions"] == [{"emoji": THUMBS, "count": 1, "me": False}]
+
+
+def test_each_change_is_an_event_of_the_room(api, admin, bob, room, message):
+    react(api, bob, message)
+    react(api, bob, message)  # no second event
+    api.as_user(bob).delete(path(message, THUMBS))
+    events = api.as_user(admin).get(f"/api/rooms/{room}/events",
+                                    params={"after": message["seq"]}).json["events"]
+    assert [event["type"] for event in events] == ["reaction.added", "reaction.removed"]
+    assert events[0]["data"]["message"] == message["_id"]
+    assert events[0]["data"]["emoji"] == THUMBS
+    assert events[0]["actor"]["username"] == "bob"
+
+
+def test_a_non_member_gets_404_and_changes_nothing(api, make_user, admin, message):
+    stranger = make_user()
+    assert react(api, stranger, message).status_int == 404
+    assert api.as_user(stranger).delete(path(message, THUMBS)).status_int == 404
+    assert Reaction.objects.count() == 0
+
+
+def test_a_message_of_a_closed_room_is_404_to_an_admin_outsider(api, admin, make_user):
+    owner, other = make_user(), make_user()
+    dm = api.as_user(owner).post("/api/dms", {"user": str(other.id)}).json["_id"]["$oid"]
+    secret = api.as_user(owner).post("/api/messages", {"room": dm, "text": "x"}).json
+    resp = react(api, admin, secret)
+    assert resp.status_int == 404 and resp.json["description"] == "No such message."
+
+
+def test_an_invalid_emoji_is_400_and_changes_nothing(api, bob, message):
+    resp = react(api, bob, message, "thumbsup")
+    assert resp.status_int == 400 and set(resp.json) == {"title", "description"}
+    assert Reaction.objects.count() == 0
+
+
+def test_a_deleted_message_takes_no_reaction(api, admin, bob, message):
+    api.as_user(admin).delete(f"/api/messages/{message['_id']['$oid']}")
+    assert react(api, bob, message).status_int == 404
+
+
+def test_concurrent_reactions_are_counted_exactly(api, make_user, admin, room, message):
+    """Twelve users react at once, each twice (two tabs): twelve reactions,
+    twelve events."""
+    users = [make_user() for _ in range(12)]
+    for user in users:
+        api.as_user(user).post("/api/members", {"room": room})
+    barrier = threading.Barrier(len(users) * 2)
+    statuses = []
+
+    def go(user):
+        barrier.wait()
+        statuses.append(react(api, user, message).status_int)
+
+    threads = [threading.Thread(target=go, args=(user,)) for user in users for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 24
+    shown = api.as_user(admin).get(f"/api/messages/{message['_id']['$oid']}").json
+    assert shown["reactions"] == [{"emoji": THUMBS, "count": 12, "me": False}]
+    events = api.as_user(admin).get(f"/api/rooms/{room}/events",
+                                    params={"after": message["seq"], "limit": 200}).json
+    assert sum(event["type"] == "reaction.added" for event in events["events"]) == 12
+
+
+def test_deleting_a_room_deletes_its_reactions(api, admin, bob, room, message):
+    react(api, bob, message)
+    api.as_user(admin).delete(f"/api/rooms/{room}")
+    assert Reaction.objects.count() == 0
