@@ -30,6 +30,15 @@ class GeventWorker(GunicornGeventWorker):
         finally:
             self._running = False
 
+    def handle_exit(self, sig, frame):
+        """SIGTERM (a graceful stop): gunicorn waits up to graceful_timeout for
+        open connections, and an event stream never ends by itself; ending
+        them (and answering waiting requests) lets the worker go at once. The
+        clients reconnect, with their last id, to a worker that runs."""
+        super().handle_exit(sig, frame)
+        from makechat.chat.watcher import close_all
+        gevent.spawn(close_all)
+
     def handle_quit(self, sig, frame):
         # NOTE: out of the signal handler, as gunicorn does, so that the
         # worker_int hook may block.

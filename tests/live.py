@@ -3,9 +3,11 @@
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -87,6 +89,14 @@ class LiveServer:
         self.process = None
         return status, self.output()
 
+    def restart(self, sig=signal.SIGTERM, timeout=30):
+        """Stop, then start a new `makechat serve` on the same port (as a
+        deployment's restart does); return how the old one exited and what
+        it printed."""
+        stopped = self.stop(sig, timeout)
+        self.start(timeout)
+        return stopped
+
     def output(self):
         """Everything the server printed so far."""
         self.log.flush()
@@ -98,3 +108,69 @@ class LiveServer:
 
     def __exit__(self, *exc_info):
         self.stop()
+
+
+class FreezingProxy:
+    """A TCP relay in front of a server, on a port of its own. freeze() makes
+    the connections open now go silent without closing them, as a laptop's
+    sleep leaves a browser's: nothing arrives on them any more, and a request
+    sent on one after all is refused (the server forgot it long ago) rather
+    than silently lost. New connections pass as before."""
+
+    def __init__(self, target_port):
+        self.target_port = target_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.lock = threading.Lock()
+        self.links = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+                upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            except OSError:
+                return
+            link = {"sockets": (client, upstream), "frozen": threading.Event()}
+            with self.lock:
+                self.links.append(link)
+            for source, target in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._relay, args=(source, target, link),
+                                 daemon=True).start()
+
+    @staticmethod
+    def _relay(source, target, link):
+        from_client = source is link["sockets"][0]
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                if not link["frozen"].is_set():
+                    target.sendall(data)
+                elif from_client:
+                    break   # a new request on a dead connection: refused
+                # else: what the server sends is lost on the way
+        except OSError:
+            pass
+        if from_client or not link["frozen"].is_set():
+            for sock in link["sockets"]:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                sock.close()
+
+    def freeze(self):
+        with self.lock:
+            for link in self.links:
+                link["frozen"].set()
+
+    def close(self):
+        self.listener.close()
+        with self.lock:
+            for link in self.links:
+                for sock in link["sockets"]:
+                    sock.close()

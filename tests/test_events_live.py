@@ -331,3 +331,25 @@ def test_the_docs_curl_commands_stream_and_resume(server, room):
     say(server, room, room["admin"], "while curl was away")
     resumed = run(commands[1], CURSOR=cursor).stdout
     assert "event: message" in resumed and "while curl was away" in resumed
+
+
+def test_sigterm_ends_open_streams_instead_of_waiting_for_them(config, make_user):
+    """A graceful stop closes the streams at once (the clients reconnect
+    elsewhere with their last id) rather than waiting graceful_timeout (35 s)
+    for streams that never end; the bound is generous."""
+    import signal
+    environ = {"MAKECHAT_MONGO_URI": config.mongo_uri, "MAKECHAT_BCRYPT_ROUNDS": "4",
+               "MAKECHAT_WORKERS": "1", "MAKECHAT_STREAM_HEARTBEAT": "15"}
+    user = make_user()
+    server = LiveServer(environ).start()
+    stream = SSE(server.port, user.secret)
+    try:
+        assert stream.next()["type"] == "stream.ready"
+        started = time.monotonic()
+        status, output = server.stop(signal.SIGTERM, timeout=60)
+        assert status == 0, output[-2000:]
+        assert time.monotonic() - started < 20
+        with pytest.raises((EOFError, OSError)):
+            stream.next()
+    finally:
+        stream.close()

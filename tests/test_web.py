@@ -17,7 +17,7 @@ import pytest
 from selenium.webdriver.common.action_chains import ActionChains
 
 from tests.browser import ARTIFACTS, Browser, Keys, browser_available
-from tests.live import LiveServer, http
+from tests.live import FreezingProxy, LiveServer, http
 
 # `pytest -m "not slow"` leaves these out: they drive Chromium against `makechat serve`.
 pytestmark = [pytest.mark.slow,
@@ -281,7 +281,7 @@ def test_message_posted_in_one_browser_appears_in_the_other_within_2_seconds(
     room = new_room(alice, bob)
     open_room(first_browser, alice, room)
     open_room(second_browser, bob, room)
-    time.sleep(0.3)   # both browsers are waiting on after+wait now
+    time.sleep(0.3)   # both browsers follow the room on their event streams now
     text = unique("live message ")
     started = time.monotonic()
     send(second_browser, text)
@@ -386,6 +386,239 @@ def test_others_edits_and_deletions_show_when_the_tab_comes_back(
     first_browser.script("document.dispatchEvent(new Event('visibilitychange'))")
     first_browser.wait_text("#messages .message", "bob's second thought")
     first_browser.wait_gone("#messages .message", "bob's rash remark")
+
+
+RECORD_CONNECTION_STATES = """
+const element = document.getElementById("connection");
+window.connectionStates = [];
+new MutationObserver(() => window.connectionStates.push(element.dataset.state))
+  .observe(element, { attributes: true, attributeFilter: ["data-state"] });
+"""
+
+
+def test_a_stream_gone_silent_is_replaced_and_misses_nothing(first_browser, new_user, new_room,
+                                                             web_db_uri):
+    # A laptop that slept, or a network gone away: the connection is open but
+    # nothing comes through, not even the keepalives. The page notices the
+    # silence (here after 2 s, the server beating every 0.5 s), reconnects
+    # with the last event's id and gets what it missed.
+    alice, bob = new_user(), new_user()
+    room = new_room(alice, bob)
+    server = LiveServer({**server_environ(web_db_uri), "MAKECHAT_STREAM_HEARTBEAT": "0.5"}).start()
+    proxy = FreezingProxy(server.port)
+    browser_base = first_browser.base_url
+    first_browser.base_url = proxy.url
+    try:
+        open_room(first_browser, alice, room)
+        first_browser.find(".history-start")   # the history is in: only the stream is left
+        first_browser.script("window.notReloaded = true;"
+                             "document.getElementById('connection').dataset.stallAfter = '2';")
+        first_browser.wait_until(lambda: first_browser.script(
+            "return document.getElementById('connection').dataset.state") == "open")
+        first_browser.script(RECORD_CONNECTION_STATES)
+        proxy.freeze()
+        post(server, bob, room, "posted while the line was dead")
+        first_browser.wait_text("#messages .message", "posted while the line was dead", timeout=20)
+        assert first_browser.script("return window.notReloaded") is True
+        assert "down" in first_browser.script("return window.connectionStates")
+    finally:
+        first_browser.base_url = browser_base
+        first_browser.driver.get("about:blank")
+        proxy.close()
+        server.stop(signal.SIGINT)
+
+
+def test_edit_and_deletion_in_one_browser_show_live_in_the_other(
+        first_browser, second_browser, new_user, new_room):
+    alice, bob = new_user(), new_user()
+    room = new_room(alice, bob)
+    open_room(first_browser, alice, room)
+    open_room(second_browser, bob, room)
+    send(second_browser, "bob says tomatto")
+    second_browser.wait_text("#messages .message", "bob says tomatto")   # the composer is free
+    send(second_browser, "bob says something rash")
+    first_browser.wait_text("#messages .message", "bob says something rash")
+    first_browser.script("window.notReloaded = true")
+
+    typo = second_browser.wait_text("#messages .message", "bob says tomatto")
+    typo.find_element("css selector", "button.edit").click()
+    editor = second_browser.find(".edit-form textarea")
+    editor.clear()
+    editor.send_keys("bob says tomato")
+    second_browser.click(".edit-form button[type=submit]")
+    edited = first_browser.wait_text("#messages .message", "bob says tomato", timeout=3)
+    assert "(edited)" in edited.text
+
+    rash = second_browser.wait_text("#messages .message", "bob says something rash")
+    rash.find_element("css selector", "button.delete").click()
+    second_browser.accept_confirm()
+    first_browser.wait_gone("#messages .message", "bob says something rash", timeout=3)
+    # Live: no reload, and no tab switch to catch up on.
+    assert first_browser.script("return window.notReloaded") is True
+    assert "tomatto" not in first_browser.find("#messages").text
+
+
+def test_renaming_shows_live_and_removal_returns_to_the_rooms_list(
+        first_browser, new_user, new_room, server, admin):
+    alice = new_user()
+    room = new_room(alice, topic="before")
+    open_room(first_browser, alice, room)
+    new_name = unique("renamed-live")
+    status, _, _ = http("PATCH", server.url + f"/api/rooms/{room['_id']['$oid']}",
+                        {"name": new_name, "topic": "after"}, token=admin.token)
+    assert status == 200
+    first_browser.wait_text("#room-heading", new_name)
+    first_browser.wait_text(".room-header .room-topic", "after")
+    status, _, members = http("GET", server.url + f"/api/members?room={room['_id']['$oid']}",
+                              token=admin.token)
+    membership = next(member for member in members if member["username"] == alice.username)
+    status, _, _ = http("DELETE", server.url + f"/api/members/{membership['_id']['$oid']}",
+                        token=admin.token)
+    assert status == 204
+    first_browser.find("#rooms-heading")
+    assert f"You were removed from {new_name}." in first_browser.find("[role=status]").text
+
+
+def test_a_room_opens_with_a_new_messages_divider_at_the_read_marker(
+        first_browser, new_user, new_room, server):
+    alice, bob = new_user(), new_user()
+    room = new_room(alice, bob)
+    post(server, bob, room, "read long ago")
+    seen = post(server, bob, room, "the last one alice saw")
+    status, _, _ = http("PUT", server.url + f"/api/rooms/{room['_id']['$oid']}/read",
+                        {"seq": seen["seq"]}, token=alice.token)
+    assert status == 200
+    post(server, bob, room, "first unread")
+    post(server, bob, room, "second unread")
+    open_room(first_browser, alice, room)
+    first_browser.wait_text("#messages .message", "second unread")
+    divider = first_browser.find("#messages .new-messages")
+    assert divider.text == "New messages"
+    around = first_browser.script(
+        "const divider = document.querySelector('#messages .new-messages');"
+        "return [divider.previousElementSibling.querySelector('.text').textContent,"
+        "        divider.nextElementSibling.querySelector('.text').textContent];")
+    assert around == ["the last one alice saw", "first unread"]
+    # Shown, so read: the marker moved to the newest message.
+    first_browser.wait_until(lambda: http(
+        "GET", server.url + f"/api/rooms/{room['_id']['$oid']}", token=alice.token)[2]["unread"]
+        == 0, message="opening the room did not mark it read")
+
+
+def test_a_room_without_unread_messages_opens_without_a_divider(first_browser, new_user,
+                                                               new_room, server):
+    alice = new_user()
+    room = new_room(alice)
+    post(server, alice, room, "only my own words")
+    open_room(first_browser, alice, room)
+    first_browser.wait_text("#messages .message", "only my own words")
+    assert first_browser.find_all("#messages .new-messages") == []
+
+
+def unread_badge(browser, room):
+    """The text of a room's unread badge in the rooms list ('' when none shows)."""
+    return browser.script(
+        "const badge = document.querySelector(`.room[data-room-id='${arguments[0]}'] .unread`);"
+        "return badge && !badge.hidden ? badge.textContent : '';", room["_id"]["$oid"])
+
+
+def show_rooms(browser, account):
+    browser.log_in(account.username, account.password)
+    browser.find(".room-list .room")
+
+
+def test_unread_badges_appear_live_and_clear_once_the_room_is_read(
+        first_browser, second_browser, new_user, new_room, server):
+    alice, bob = new_user(), new_user()
+    room, quiet = new_room(alice, bob), new_room(alice, bob)
+    # Alice in two browsers (two sessions), both on the rooms list.
+    show_rooms(first_browser, alice)
+    show_rooms(second_browser, alice)
+    assert unread_badge(first_browser, room) == ""
+    post(server, bob, room, "are you there?")
+    post(server, bob, room, "hello?")
+    post(server, alice, quiet, "her own words are never unread")
+    for browser in (first_browser, second_browser):
+        browser.wait_until(lambda browser=browser: unread_badge(browser, room) == "2 unread",
+                           message="the unread badge did not appear live")
+        assert browser.find(f".room[data-room-id='{room['_id']['$oid']}'] .unread").is_displayed()
+        assert unread_badge(browser, quiet) == ""
+
+    # Opening the room in one browser reads it: the other's badge clears too.
+    first_browser.go(f"#/rooms/{room['_id']['$oid']}")
+    first_browser.wait_text("#messages .message", "hello?")
+    second_browser.wait_until(lambda: unread_badge(second_browser, room) == "",
+                              message="the read event did not clear the other browser's badge")
+    first_browser.go("#/rooms")
+    first_browser.find(".room-list .room")
+    assert unread_badge(first_browser, room) == ""
+    # A message deleted before it was read no longer counts.
+    gone = post(server, bob, room, "never mind")
+    second_browser.wait_until(lambda: unread_badge(second_browser, room) == "1 unread",
+                              message="the new message was not counted")
+    status, _, _ = http("DELETE", server.url + f"/api/messages/{gone['_id']['$oid']}",
+                        token=bob.token)
+    assert status == 204
+    second_browser.wait_until(lambda: unread_badge(second_browser, room) == "",
+                              message="the deleted message still counts as unread")
+
+
+def test_the_open_page_survives_the_server_restarting(first_browser, new_user, new_room,
+                                                      web_db_uri):
+    alice, bob = new_user(), new_user()
+    room = new_room(alice, bob)
+    restarting = LiveServer(server_environ(web_db_uri)).start()
+    browser_base = first_browser.base_url
+    first_browser.base_url = restarting.url
+    try:
+        open_room(first_browser, alice, room)
+        first_browser.script("window.notReloaded = true")
+        first_browser.wait_until(lambda: first_browser.script(
+            "return document.getElementById('connection').dataset.state") == "open",
+            message="the event stream never opened")
+        first_browser.script(RECORD_CONNECTION_STATES)
+        # NOTE: SIGINT, gunicorn's quick shutdown: on SIGTERM it waits for
+        # open requests, and an event stream never ends by itself, so the old
+        # server would linger for its graceful_timeout first.
+        restarting.restart(signal.SIGINT)
+        status, _, _ = http("POST", restarting.url + "/api/messages",
+                            {"room": room["_id"]["$oid"], "text": "posted after the restart"},
+                            token=bob.token)
+        assert status == 201
+        first_browser.wait_text("#messages .message", "posted after the restart", timeout=20)
+        assert first_browser.script("return window.notReloaded") is True
+        assert "down" in first_browser.script("return window.connectionStates")
+        first_browser.wait_until(lambda: first_browser.script(
+            "return document.getElementById('connection').dataset.state") == "open")
+        # The composer works on the new server as well.
+        send(first_browser, "and alice answers")
+        first_browser.wait_text("#messages .message", "and alice answers")
+    finally:
+        first_browser.base_url = browser_base
+        first_browser.driver.get("about:blank")
+        restarting.stop(signal.SIGINT)
+
+
+def test_a_rooms_list_opened_while_the_server_is_down_loads_once_it_is_back(
+        first_browser, new_user, new_room, web_db_uri):
+    alice = new_user()
+    room = new_room(alice)
+    restarting = LiveServer(server_environ(web_db_uri)).start()
+    browser_base = first_browser.base_url
+    first_browser.base_url = restarting.url
+    try:
+        open_room(first_browser, alice, room)
+        restarting.stop(signal.SIGINT)
+        first_browser.go("#/rooms")
+        first_browser.wait_text("[role=alert]", "could not be reached", timeout=10)
+        restarting.start()
+        first_browser.wait_text(".room-list .room", room["name"], timeout=20)
+        assert not [alert for alert in first_browser.find_all("[role=alert]")
+                    if alert.is_displayed()]
+    finally:
+        first_browser.base_url = browser_base
+        first_browser.driver.get("about:blank")
+        restarting.stop(signal.SIGINT)
 
 
 def test_others_messages_offer_no_edit_or_delete(first_browser, new_user, new_room, server):
@@ -541,11 +774,11 @@ def test_leaving_a_room_stops_its_requests_and_listeners(first_browser, new_user
     open_room(first_browser, user, room)
     send(first_browser, "said before leaving")
     first_browser.wait_text("#messages .message", "said before leaving")
-    time.sleep(0.3)   # the live loop is waiting on after+wait now
+    time.sleep(0.3)   # the room follows its events on the stream now
     first_browser.go("#/rooms")
     first_browser.find(".room-list")
     first_browser.script(RECORD_ROOM_REQUESTS, f"room={room['_id']['$oid']}")
-    # A loop left behind would ask again once this post ends its wait; a
+    # A subscription left behind would act on this post's event; a
     # visibility listener left behind would fetch the latest page.
     post(server, user, room, "said after leaving")
     first_browser.script("document.dispatchEvent(new Event('visibilitychange'))")

@@ -219,6 +219,11 @@ class Streams:
         state.reads.pop(room_id, None)
         events.append((_synthetic("stream.removed", room_id, {}), state.cursor))
 
+    @property
+    def closing(self):
+        """The process is stopping: streams should end (clients come back)."""
+        return self.watcher.closing
+
     def wait(self, user, state, timeout):
         """Wait for news (a room's mark, or the user's token); return the rooms
         to step through (None: every room, the memberships may have changed),

@@ -13,6 +13,7 @@ are gevent's, so each waiting request costs a greenlet, not a thread.
 import contextlib
 import logging
 import threading
+import weakref
 
 from makechat.exceptions import TooMany
 from makechat.models import Room, User
@@ -51,6 +52,8 @@ class RoomWatcher:
         self._lock = threading.Lock()
         self._poller = None
         self.polls = 0  # how many database polls ran (tests and benchmarks read it)
+        self.closing = False
+        _WATCHERS.add(self)
 
     def waiting(self):
         with self._lock:
@@ -69,6 +72,8 @@ class RoomWatcher:
         or the user's stream token is no longer ``token``; return (room id,
         mark) of the room that woke it ((None, None) for the user), or False
         on timeout."""
+        if self.closing:
+            return False
         waiter = _Waiter(dict(seen), user, token)
         with self._lock:
             for room_id in waiter.seen:
@@ -77,7 +82,7 @@ class RoomWatcher:
                 self._user_waiters.setdefault(user, []).append(waiter)
             self._start_poller()
         try:
-            if not waiter.event.wait(timeout):
+            if not waiter.event.wait(timeout) or self.closing:
                 return False
             return waiter.room_id, waiter.mark
         finally:
@@ -102,6 +107,16 @@ class RoomWatcher:
                 if mark is None or mark > waiter.seen[room_id]:
                     waiter.room_id, waiter.mark = room_id, mark
                     waiter.event.set()
+
+    def close(self):
+        """The process is stopping: answer every waiter now (as if its time
+        were up), and every later one at once."""
+        self.closing = True
+        with self._lock:
+            waiters = {id(waiter): waiter for registry in (self._waiters, self._user_waiters)
+                       for waiters in registry.values() for waiter in waiters}
+        for waiter in waiters.values():
+            waiter.event.set()
 
     def notify_user(self, user_id, token=None):
         """Wake the streams of a user whose stream token is not ``token``."""
@@ -166,6 +181,17 @@ class RoomWatcher:
         for user in User._get_collection().find({"_id": {"$in": user_ids}},
                                                 {"stream_token": 1}):
             self.notify_user(user["_id"], user.get("stream_token"))
+
+
+_WATCHERS: "weakref.WeakSet[RoomWatcher]" = weakref.WeakSet()
+
+
+def close_all():
+    """Close every watcher of this process (a worker that is stopping): waiting
+    requests answer and event streams end, so the worker need not wait its
+    graceful timeout for them."""
+    for watcher in list(_WATCHERS):
+        watcher.close()
 
 
 class TooManyWaiting(TooMany):

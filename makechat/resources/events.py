@@ -1,12 +1,17 @@
 """/api/events (one stream for all of a user's rooms, as Server-Sent Events
 or as long-poll JSON), /api/rooms/{room_id}/events and /api/rooms/{room_id}/read."""
 
+import logging
+
 import falcon
 
+from makechat.db import UNAVAILABLE_ERRORS
 from makechat.ids import parse_id
 from makechat.media import dumps
 from makechat.resources.operation import LIMIT, integer, operation, seconds, string
 from makechat.validation import object_schema
+
+log = logging.getLogger(__name__)
 
 EVENT_STREAM = "text/event-stream"
 READ_SCHEMA = object_schema({"seq": {"type": "integer", "minimum": 0,
@@ -95,18 +100,22 @@ class EventsResource:
         slot = self.quota.acquire(user.id)
         resp.content_type = EVENT_STREAM
         resp.set_header("X-Accel-Buffering", "no")  # nginx: pass each event at once
-        resp.stream = self._events(user, state, first, slot)
+        resp.stream = _Stream(self._events(user, state, first), slot)
 
-    def _events(self, user, state, first, slot):
+    def _events(self, user, state, first):
+        # The first event: where the stream starts, so a client that gets
+        # nothing else still has an id to resume from.
+        yield b"retry: 2000\n\n" + sse_message(
+            {"type": "stream.ready", "rooms": list(state.positions)}, state.cursor)
         try:
-            # The first event: where the stream starts, so a client that gets
-            # nothing else still has an id to resume from.
-            yield b"retry: 2000\n\n" + sse_message(
-                {"type": "stream.ready", "rooms": list(state.positions)}, state.cursor)
             for event, cursor in first + self.streams.step(user, state):
                 yield sse_message(event, cursor)
             while True:
                 woke = self.streams.wait(user, state, self.heartbeat)
+                if self.streams.closing:
+                    # The worker is stopping: close; the client reconnects with
+                    # its last id (retry: 2000) to a worker that runs.
+                    return
                 if woke is False:
                     yield b": keepalive\n\n"
                     continue
@@ -121,8 +130,34 @@ class EventsResource:
                     events = refreshed
                 for event, cursor in events + self.streams.step(user, state, woke):
                     yield sse_message(event, cursor)
+        except UNAVAILABLE_ERRORS as error:
+            # Headers are sent: no 503 now. Close; the client reconnects with
+            # its last id and loses nothing (stream.end would mean log in again).
+            log.warning("event stream of %s closed: the database did not answer: %s",
+                        user.username, str(error).split(",")[0][:200])
+
+
+class _Stream:
+    """The response body of a stream: its events, and the waiting slot it holds,
+    given back when the server closes the body, even one never read (a client
+    gone before the first byte)."""
+
+    def __init__(self, events, slot):
+        self.events, self.slot = events, slot
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self.events)
+
+    def close(self):
+        try:
+            self.events.close()
         finally:
-            slot.__exit__(None, None, None)
+            if self.slot is not None:
+                self.slot.__exit__(None, None, None)
+                self.slot = None
 
 
 def _wants_stream(req):

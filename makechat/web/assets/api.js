@@ -2,6 +2,7 @@
 // X-Auth-Token, every error becomes an ApiError with the API's own plain words.
 
 const TOKEN_KEY = "makechat.token";
+const REQUEST_TIMEOUT_MS = 30000;
 const USER_KEY = "makechat.user";
 
 export class ApiError extends Error {
@@ -53,42 +54,95 @@ function nextLink(response) {
   return match ? match[1] : null;
 }
 
-/** Make one request; return {data, next} or throw ApiError. */
-export async function request(method, path, { body, headers = {}, signal } = {}) {
-  const init = { method, headers: { Accept: "application/json", ...headers }, signal };
-  const token = session.token;
-  if (token) init.headers["X-Auth-Token"] = token;
-  if (body !== undefined) {
-    init.headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body);
-  }
-  let response;
+/** Forget this tab's session and tell the page why (it returns to log-in). */
+export function signedOut(description) {
+  session.clear();
+  window.dispatchEvent(new CustomEvent("makechat:signed-out", { detail: description }));
+}
+
+function headersFor(headers) {
+  const all = { Accept: "application/json", ...headers };
+  if (session.token) all["X-Auth-Token"] = session.token;
+  return all;
+}
+
+async function send(path, init) {
   try {
-    response = await fetch(path, init);
+    return await fetch(path, init);
   } catch (error) {
     if (error.name === "AbortError") throw error;
     throw new ApiError(0, "No connection",
       "The chat server could not be reached. Check your connection and try again.");
   }
-  let data = null;
-  const text = await response.text();
-  if (text) {
-    try {
-      data = JSON.parse(text);
-    } catch {
-      data = null;
-    }
+}
+
+function parse(text) {
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
   }
+}
+
+/** The ApiError of a failed response; a 401 on a token also signs out. */
+function failure(response, data, sentToken) {
+  const title = (data && data.title) || `Error ${response.status}`;
+  const description = (data && data.description) || "The server could not handle the request.";
+  if (response.status === 401 && sentToken) signedOut(description);
+  return new ApiError(response.status, title, description);
+}
+
+/**
+ * Make one request; return {data, next} or throw ApiError. A request with no
+ * answer within REQUEST_TIMEOUT_MS fails as having no connection: one sent
+ * just as the network went away would otherwise wait forever.
+ */
+export async function request(method, path, { body, headers = {}, signal } = {}) {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, REQUEST_TIMEOUT_MS);
+  const abort = () => controller.abort();
+  if (signal?.aborted) abort();
+  signal?.addEventListener("abort", abort, { once: true });
+  const init = { method, headers: headersFor(headers), signal: controller.signal };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  try {
+    const response = await send(path, init);
+    const data = parse(await response.text());
+    if (!response.ok) throw failure(response, data, init.headers["X-Auth-Token"]);
+    return { data, next: nextLink(response) };
+  } catch (error) {
+    if (timedOut && error.name === "AbortError") {
+      throw new ApiError(0, "No answer",
+        "The chat server did not answer in time. Check your connection and try again.");
+    }
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", abort);
+  }
+}
+
+/**
+ * Open a stream (GET with Accept: text/event-stream) and return the Response
+ * once its headers are in, its body still to read; or throw ApiError as
+ * request() does. The token travels as a header here too, never in the URL.
+ */
+export async function openStream(path, { headers = {}, signal } = {}) {
+  const init = { method: "GET", headers: headersFor({ ...headers, Accept: "text/event-stream" }),
+    signal, cache: "no-store" };
+  const response = await send(path, init);
   if (!response.ok) {
-    const title = (data && data.title) || `Error ${response.status}`;
-    const description = (data && data.description) || "The server could not handle the request.";
-    if (response.status === 401 && token) {
-      session.clear();
-      window.dispatchEvent(new CustomEvent("makechat:signed-out", { detail: description }));
-    }
-    throw new ApiError(response.status, title, description);
+    throw failure(response, parse(await response.text()), init.headers["X-Auth-Token"]);
   }
-  return { data, next: nextLink(response) };
+  return response;
 }
 
 /** Make one request and return its parsed JSON body (null for 204). */

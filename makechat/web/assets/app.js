@@ -1,15 +1,22 @@
 // The chat page: log in, register, the room list and one room, routed by the
 // URL's #fragment so the same files work at / and under /makechat/.
 
-import { api, request, session, signOut, errorText, oid } from "./api.js";
+import { session, signOut } from "./api.js";
 import { loginView, registerView } from "./auth.js";
-import { h, replace, notice, focus } from "./dom.js";
+import { h, replace, focus } from "./dom.js";
+import { events } from "./events.js";
 import { roomView } from "./room.js";
+import { roomsView } from "./rooms-list.js";
+
+// Why the tab was signed out, kept until the next log-in: the stream may
+// learn of a revoked token before a reload does, and the form should say why
+// either way.
+const SIGNED_OUT_KEY = "makechat.signed-out";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
 let leaveView = null;
-let signedOutMessage = null;
+let roomsNotice = null;   // a notice for the rooms list (a room that went away)
 
 function go(hash) {
   if (location.hash === hash) route();
@@ -27,6 +34,7 @@ function renderNav() {
     h("a", { href: "#/rooms" }, "Rooms"),
     user.is_superuser && h("a", { href: "admin" }, "Admin"),
     h("button", { type: "button", className: "link", onclick: async () => {
+      events.disconnect();   // before the token is revoked: this is no surprise end
       await signOut();
       go("#/login");
     } }, "Log out"));
@@ -37,69 +45,6 @@ function show(view) {
   focus(view.focusTarget || main.querySelector("h1"));
 }
 
-function roomsView() {
-  const status = notice();
-  const list = h("ul", { className: "room-list", "aria-labelledby": "rooms-heading" });
-  const more = h("button", { type: "button", hidden: true }, "Show more rooms");
-  const element = h("section", { className: "rooms" },
-    h("h1", { id: "rooms-heading" }, "Rooms"),
-    status.element, list, more);
-  let next = null;
-
-  async function join(room, button) {
-    button.disabled = true;
-    try {
-      await api("POST", "/api/members", { body: { room: oid(room._id) } });
-      go(`#/rooms/${oid(room._id)}`);
-    } catch (error) {
-      button.disabled = false;
-      status.error(errorText(error));
-    }
-  }
-
-  function roomItem(room) {
-    const id = oid(room._id);
-    const joined = Boolean(room.role);
-    let action;
-    if (joined) {
-      action = h("a", { className: "button", href: `#/rooms/${id}` }, "Open",
-        h("span", { className: "visually-hidden" }, ` ${room.name}`));
-    } else if (room.is_open || session.user?.is_superuser) {
-      action = h("button", { type: "button", className: "primary" }, "Join",
-        h("span", { className: "visually-hidden" }, ` ${room.name}`));
-      action.addEventListener("click", () => join(room, action));
-    } else {
-      action = h("span", { className: "muted" }, "Invitation only");
-    }
-    return h("li", { className: "room", "data-room-id": id },
-      h("div", { className: "room-text" },
-        h("span", { className: "room-name" }, room.name),
-        joined && h("span", { className: "badge" }, room.role === "owner" ? "owner" : "joined"),
-        room.topic && h("span", { className: "room-topic" }, room.topic)),
-      action);
-  }
-
-  async function load(path) {
-    try {
-      more.hidden = true;
-      const page = await request("GET", path);
-      next = page.next;
-      list.append(...page.data.map(roomItem));
-      more.hidden = !next;
-      if (!list.children.length) {
-        list.append(h("li", { className: "muted" },
-          "There are no rooms yet. An admin can create one on the admin page."));
-      }
-    } catch (error) {
-      status.error(errorText(error));
-    }
-  }
-
-  more.addEventListener("click", () => next && load(next));
-  load("/api/rooms?limit=100");
-  return { element };
-}
-
 function route() {
   if (leaveView) {
     leaveView();
@@ -108,6 +53,12 @@ function route() {
   renderNav();
   const hash = location.hash || "#/";
   const signedIn = Boolean(session.token);
+  if (signedIn) {
+    sessionStorage.removeItem(SIGNED_OUT_KEY);
+    events.connect();   // once per page: every view subscribes to the one stream
+  } else {
+    events.disconnect();
+  }
   if (hash === "#/register") {
     show(registerView({ onSignedIn: () => go("#/rooms"), loginHref: "#/login" }));
     return;
@@ -117,23 +68,27 @@ function route() {
       go("#/rooms");
       return;
     }
-    const message = signedOutMessage;
-    signedOutMessage = null;
+    const message = sessionStorage.getItem(SIGNED_OUT_KEY);
     show(loginView({ onSignedIn: () => go("#/rooms"), registerHref: "#/register", message }));
     return;
   }
   const roomMatch = /^#\/rooms\/([0-9a-f]{24})$/.exec(hash);
   if (roomMatch) {
-    const view = roomView(roomMatch[1], { user: session.user, go });
+    const view = roomView(roomMatch[1], { user: session.user, go,
+      notify: (text) => { roomsNotice = text; } });
     leaveView = view.leave;
     show(view);
     return;
   }
-  show(roomsView());
+  const view = roomsView({ go, message: roomsNotice });
+  roomsNotice = null;
+  leaveView = view.leave;
+  show(view);
 }
 
 window.addEventListener("makechat:signed-out", (event) => {
-  signedOutMessage = `You have been signed out: ${event.detail}`;
+  events.disconnect();
+  sessionStorage.setItem(SIGNED_OUT_KEY, `You have been signed out: ${event.detail}`);
   go("#/login");
 });
 window.addEventListener("hashchange", route);

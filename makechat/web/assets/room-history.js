@@ -10,7 +10,7 @@ const PAGE = 50;
 
 /**
  * historyPane({roomId, list, signal, onError}) -> {element, loadLatest,
- * nearBottom, scrollToBottom}. list is the messageList the pane scrolls;
+ * nearBottom, scrollToBottom, reveal}. list is the messageList the pane scrolls;
  * signal ends its requests and listeners; onError(text) reports a failed page.
  */
 export function historyPane({ roomId, list, signal, onError }) {
@@ -30,6 +30,12 @@ export function historyPane({ roomId, list, signal, onError }) {
 
   function scrollToBottom() {
     element.scrollTop = element.scrollHeight;
+  }
+
+  /** Bring node (in the list) into view near the top, if it is above the view. */
+  function reveal(node) {
+    const above = node.getBoundingClientRect().top - element.getBoundingClientRect().top;
+    if (above < 0) element.scrollTop += above - 8;
   }
 
   function setHasOlder(value) {
@@ -85,5 +91,5 @@ export function historyPane({ roomId, list, signal, onError }) {
   }, { signal });
   olderButton.addEventListener("click", loadOlder, { signal });
 
-  return { element, loadLatest, nearBottom, scrollToBottom };
+  return { element, loadLatest, nearBottom, scrollToBottom, reveal };
 }

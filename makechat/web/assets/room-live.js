@@ -1,93 +1,113 @@
-// Live updates of one room: one waiting `after` + `wait` request at a time
-// brings new messages; edits and deletions by others are caught up with the
-// latest page when a wait ends empty or the tab comes back into view. This is
-// the only module that knows how updates travel: the room view sees only the
-// callbacks, so another transport can replace the loop behind the same ones.
+// Live updates of one room, from the page's one event stream (events.js):
+// new messages, edits and deletions, members coming and going, the room's
+// name and topic, the person's read marker. Events that arrive while the
+// room's history is still loading wait, and are applied once it is shown
+// (applying one twice changes nothing). This is the only module of the room
+// that knows how updates travel: the room view sees only the callbacks.
 
 import { api, errorText, oid } from "./api.js";
+import { events } from "./events.js";
 
 const PAGE = 50;
-const WAIT_SECONDS = 25;
-const RETRY_MS = 2000;
-
-function sleep(ms, signal) {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => { clearTimeout(timer); resolve(); }, { once: true });
-  });
-}
 
 /**
- * liveFollower({roomId, signal, known, onNew, onChanged, onDeleted, onError,
- * onOk}) -> {start(newest, lastSeq), stop()}.
+ * liveFollower({roomId, signal, known, onNew, onChanged, onEdited, onDeleted,
+ * onMembers, onRoom, onRead, onRemoved, onSeq, onError}) -> {start()}.
  *
- * - start(newest, lastSeq): follow from the newest message already shown, or
- *   from the room's last seq when it opened empty (newest null). Once only.
- * - stop(), or aborting signal: end the request in flight and every listener.
- * - known() -> [{id, seq}] of the messages shown, to tell deletions.
+ * - Follows from the moment it is made; start(), once the history is shown,
+ *   applies what came meanwhile and everything after. Aborting signal ends it.
+ * - known() -> [{id, seq}] of the messages shown, to tell deletions when the
+ *   room must be caught up with (see reconcile).
  * - onNew(messages): messages posted since, oldest first, each once.
- * - onChanged(message): a message as it now is (edited, or caught up with and
- *   possibly not shown yet); not news to announce.
- * - onDeleted(id): a shown message that no longer exists.
- * - onError(text): a request failed (the loop retries unless the room is gone);
- *   onOk(): a wait ended normally again.
+ * - onChanged(message): a message as it now is (caught up with, possibly not
+ *   shown yet); not news to announce.
+ * - onEdited(id, text, edited): a message's new text.
+ * - onDeleted(id): a message that no longer exists.
+ * - onMembers(event): someone joined, left or changed role (the event).
+ * - onRoom(changes): the room's name, topic, is_open or is_visible changed.
+ * - onRead(seq): the person's read marker moved (here or in another tab).
+ * - onRemoved(): the room left the stream (left, removed, or deleted).
+ * - onSeq(seq): the seq of an event just applied (how far the view has got).
+ * - onError(text): catching up failed.
  */
-export function liveFollower({ roomId, signal: outer, known, onNew, onChanged, onDeleted,
-  onError, onOk }) {
-  const controller = new AbortController();
-  const { signal } = controller;
-  let followed = null;   // the newest message this follower has seen
-  let startSeq = 0;
+export function liveFollower({ roomId, signal, known, onNew, onChanged, onEdited, onDeleted,
+  onMembers, onRoom, onRead, onRemoved, onSeq, onError }) {
+  let started = false;
+  let waiting = [];             // events that came before start()
+  let catchUp = null;           // null, "fresh" or "reset": what start() must do first
   let reconciling = false;
 
-  function stop() {
-    controller.abort();
-  }
-  if (outer) outer.addEventListener("abort", stop, { once: true });
-
-  async function follow() {
-    while (!signal.aborted) {
-      try {
-        // The cursor moves only with what this loop and the first page saw: a
-        // message posted here may commit before an earlier one from someone else.
-        const cursor = followed ? oid(followed._id) : String(startSeq);
-        const asked = Date.now();
-        const batch = await api("GET",
-          `/api/messages?room=${roomId}&after=${cursor}&wait=${WAIT_SECONDS}&limit=${PAGE}`,
-          { signal });
-        if (batch.length) followed = batch[batch.length - 1];
-        onNew(batch);
-        onOk();
-        // A server that answers "nothing new" at once (shutting down, or a proxy
-        // cutting the wait short) must not be asked again in a tight loop.
-        if (!batch.length && Date.now() - asked < 1000) await sleep(RETRY_MS, signal);
-        else if (!batch.length) reconcile();
-      } catch (error) {
-        if (signal.aborted || error.name === "AbortError") return;
-        if (error.status === 403 || error.status === 404) {
-          onError(errorText(error));
-          return;
-        }
-        onError(`${errorText(error)} Retrying…`);
-        await sleep(RETRY_MS, signal);
-      }
+  function apply(event) {
+    const { data = {} } = event;
+    switch (event.type) {
+      case "message":
+        if (data.deleted) onDeleted(oid(data._id));   // a tombstone: replayed after its deletion
+        else onNew([data]);
+        break;
+      case "message.edited":
+        onEdited(oid(data.message), data.text, data.edited);
+        break;
+      case "message.deleted":
+        onDeleted(oid(data.message));
+        break;
+      case "member.joined":
+      case "member.left":
+      case "member.role":
+        onMembers(event);
+        break;
+      case "room.updated":
+        onRoom(data);
+        break;
+      case "read":
+        onRead(data.seq);
+        break;
+      case "stream.removed":
+        onRemoved();
+        return;
+      case "stream.reset":
+        reconcile(true);
+        return;
+      default:
+        return;
     }
+    if (typeof event.seq === "number") onSeq(event.seq);
   }
 
-  async function reconcile() {
-    if (reconciling || signal.aborted || !followed) return;
+  function receive(event) {
+    if (event.type === "stream.ready") {
+      // The stream started afresh: what happened between the history's page
+      // and this start reached nobody.
+      if (!event.fresh) return;
+      if (started) reconcile(false);
+      else catchUp = catchUp || "fresh";
+      return;
+    }
+    if (!started) {
+      if (event.type === "stream.reset") catchUp = "reset";
+      else waiting.push(event);
+      return;
+    }
+    apply(event);
+  }
+
+  /**
+   * Catch up with the latest page: a message in its range that is shown but
+   * not on it was deleted. After a reset (the server's log was restored from
+   * an older backup) a message shown beyond the page no longer exists either.
+   */
+  async function reconcile(reset) {
+    if (reconciling || signal.aborted) return;
     reconciling = true;
     try {
       const page = await api("GET", `/api/messages?room=${roomId}&limit=${PAGE}`, { signal });
       const current = new Set(page.map((message) => oid(message._id)));
       const lowest = page.length === PAGE ? page[0].seq : -Infinity;
-      // Everything up to what the live loop has seen is final; a message in
-      // that range missing from the latest page was deleted.
-      const highest = Math.max(followed.seq, page.length ? page[page.length - 1].seq : 0);
+      const highest = reset ? Infinity : page.length ? page[page.length - 1].seq : 0;
       for (const { id, seq } of known()) {
         if (seq >= lowest && seq <= highest && !current.has(id)) onDeleted(id);
       }
       page.forEach((message) => onChanged(message));
+      if (page.length) onSeq(page[page.length - 1].seq);
     } catch (error) {
       if (error.name !== "AbortError") onError(errorText(error));
     } finally {
@@ -95,14 +115,17 @@ export function liveFollower({ roomId, signal: outer, known, onNew, onChanged, o
     }
   }
 
-  function start(newest, lastSeq) {
-    followed = newest;
-    startSeq = lastSeq;
-    document.addEventListener("visibilitychange", () => {
-      if (document.visibilityState === "visible") reconcile();
-    }, { signal });
-    follow();
+  events.subscribe({ room: roomId, signal }, receive);
+
+  function start() {
+    if (started || signal.aborted) return;
+    started = true;
+    const queued = waiting;
+    waiting = [];
+    queued.forEach(apply);
+    if (catchUp) reconcile(catchUp === "reset");
+    catchUp = null;
   }
 
-  return { start, stop };
+  return { start };
 }

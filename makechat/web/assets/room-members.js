@@ -1,6 +1,7 @@
 // The members panel: who is in the room (owners first) and, for a member,
-// the Leave room button. It reloads itself when a message comes from someone
-// it does not list, which is how it learns that someone joined.
+// the Leave room button. It reloads when someone joins, leaves or changes
+// role (the room's member events), and when a message comes from someone it
+// does not list.
 
 import { api, request, errorText, oid } from "./api.js";
 import { h, replace } from "./dom.js";
@@ -12,6 +13,8 @@ import { h, replace } from "./dom.js";
 export function membersPanel({ roomId, user, signal, onError, onLeft }) {
   let myMembership = null;
   let memberIds = null;         // user ids listed (null: not loaded)
+  let loading = null;           // the load in flight
+  let again = false;            // something changed while it ran: load once more
 
   const list = h("ul", { className: "member-list", id: "member-list" });
   const heading = h("h2", { id: "members-heading" }, "Members");
@@ -19,7 +22,25 @@ export function membersPanel({ roomId, user, signal, onError, onLeft }) {
   const element = h("aside", { className: "members", "aria-labelledby": "members-heading" },
     heading, list, leaveButton);
 
+  /** Load the members; a call during a load makes one more afterwards. */
   async function load() {
+    if (loading) {
+      again = true;
+      return loading;
+    }
+    loading = fetchMembers();
+    try {
+      await loading;
+    } finally {
+      loading = null;
+    }
+    if (again && !signal.aborted) {
+      again = false;
+      await load();
+    }
+  }
+
+  async function fetchMembers() {
     try {
       const members = [];
       let path = `/api/members?room=${roomId}&limit=200`;

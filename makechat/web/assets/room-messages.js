@@ -8,12 +8,13 @@ import { h, notice, timeElement, field, announce } from "./dom.js";
 
 /**
  * messageList({user, onError, afterDelete}) -> {element, place, remove,
- * isEditing, known, oldest}. onError(text) reports a failed deletion;
+ * isEditing, markUnread, get, known, oldest}. onError(text) reports a failed deletion;
  * afterDelete() runs once one's own message is gone (to move focus on).
  */
 export function messageList({ user, onError, afterDelete }) {
   const messages = new Map();   // message id -> {message, item}
   let oldest = null;            // the oldest message placed (the history's `before` cursor)
+  let divider = null;           // the "New messages" line, if the room opened with unread ones
   const element = h("ol", { className: "messages", id: "messages", "aria-label": "Messages" });
 
   function renderMessage(message) {
@@ -53,15 +54,32 @@ export function messageList({ user, onError, afterDelete }) {
       return false;
     }
     messages.set(id, { message, item });
-    // Keep the list in seq order whatever order the pages and posts arrive in.
+    insertInOrder(item, message.seq);
+    if (!oldest || message.seq < oldest.seq) oldest = message;
+    return true;
+  }
+
+  // Keep the list in seq order whatever order the pages and posts arrive in.
+  function insertInOrder(item, seq) {
     let before = null;
     for (let node = element.lastElementChild; node; node = node.previousElementSibling) {
-      if (Number(node.dataset.seq) > message.seq) before = node;
+      if (Number(node.dataset.seq) > seq) before = node;
       else break;
     }
     element.insertBefore(item, before);
-    if (!oldest || message.seq < oldest.seq) oldest = message;
-    return true;
+  }
+
+  /**
+   * Show the "New messages" divider after the read marker (readSeq) and
+   * return it. Its data-seq lies between two seqs, so the messages after the
+   * marker, and older pages loaded later, take their places around it.
+   */
+  function markUnread(readSeq) {
+    if (divider) divider.remove();
+    divider = h("li", { className: "new-messages", id: "new-messages", "data-seq": readSeq + 0.5 },
+      h("span", {}, "New messages"));
+    insertInOrder(divider, readSeq + 0.5);
+    return divider;
   }
 
   function remove(id) {
@@ -135,6 +153,9 @@ export function messageList({ user, onError, afterDelete }) {
     place,
     remove,
     isEditing,
+    markUnread,
+    /** The message shown with that id, as last placed (undefined if none). */
+    get: (id) => messages.get(id)?.message,
     /** The id and seq of every message shown (a copy: safe to remove while iterating). */
     known: () => Array.from(messages, ([id, entry]) => ({ id, seq: entry.message.seq })),
     oldest: () => oldest,

@@ -1,23 +1,33 @@
 // One room: the view that puts its parts together (the message list, its
-// history, live updates, the composer and the members panel, one module
-// each), shows the room's name and topic or the offer to join, and routes
-// what one part learns to the others. Leaving the room aborts one
-// AbortController, which every part's requests, loops and listeners share.
+// history, live updates, the read marker, the composer and the members
+// panel, one module each), shows the room's name and topic or the offer to
+// join, and routes what one part learns to the others. Leaving the room
+// aborts one AbortController, which every part's requests, subscriptions and
+// listeners share.
 
 import { api, errorText, oid } from "./api.js";
 import { h, replace, notice, announce } from "./dom.js";
+import { events } from "./events.js";
 import { composer } from "./room-composer.js";
 import { historyPane } from "./room-history.js";
 import { liveFollower } from "./room-live.js";
 import { membersPanel } from "./room-members.js";
 import { messageList } from "./room-messages.js";
+import { readMarker } from "./room-read.js";
 
-/** Return the room view: {element, focusTarget, leave}. */
-export function roomView(roomId, { user, go }) {
+const RETRY_MS = 2000;
+
+/**
+ * Return the room view: {element, focusTarget, leave}. go(hash) routes;
+ * notify(text) leaves a notice for the rooms list (when the room goes away).
+ */
+export function roomView(roomId, { user, go, notify }) {
   const controller = new AbortController();
   const { signal } = controller;
   const status = notice();
   const showError = (text) => status.error(text);
+  let roomName = "this room";
+  let leftBy = null;   // who ended the person's membership (a member.left event), if known
 
   const heading = h("h1", { id: "room-heading" }, "Room");
   const topic = h("p", { className: "room-topic", hidden: true });
@@ -31,6 +41,7 @@ export function roomView(roomId, { user, go }) {
   } });
   const members = membersPanel({ roomId, user, signal, onError: showError,
     onLeft: () => go("#/rooms") });
+  const read = readMarker({ roomId, signal });
   const live = liveFollower({
     roomId,
     signal,
@@ -40,11 +51,33 @@ export function roomView(roomId, { user, go }) {
     onChanged(message) {
       if (!list.isEditing(oid(message._id))) list.place(message);
     },
+    onEdited(id, text, edited) {
+      const shown = list.get(id);
+      if (!shown || list.isEditing(id)) return;
+      if (shown.text === text && shown.edited) return;   // this page's own edit, echoed
+      list.place({ ...shown, text, edited });
+    },
     onDeleted(id) {
       if (!list.isEditing(id)) list.remove(id);
     },
+    onMembers(event) {
+      const mine = oid(event.data.user) === oid(user._id);
+      if (mine && event.type === "member.left") {
+        leftBy = oid(event.actor && event.actor._id);   // stream.removed follows
+        return;
+      }
+      members.load();
+    },
+    onRoom: showRoom,
+    onRead: (seq) => read.moved(seq),
+    onRemoved() {
+      notify(leftBy === oid(user._id) ? `You left ${roomName}.`
+        : leftBy ? `You were removed from ${roomName}.`
+          : `${roomName} is no longer available to you.`);
+      go("#/rooms");
+    },
+    onSeq: (seq) => read.saw(seq),
     onError: showError,
-    onOk: () => status.clear(),
   });
 
   const element = h("div", { className: "room-view" },
@@ -89,25 +122,56 @@ export function roomView(roomId, { user, go }) {
     history.element.hidden = true;
   }
 
-  async function start() {
-    try {
-      const room = await api("GET", `/api/rooms/${roomId}`, { signal });
+  /** Show the room's name and topic (all of a room, or the fields that changed). */
+  function showRoom(room) {
+    if (room.name !== undefined) {
+      roomName = room.name;
       replace(heading, room.name);
       document.title = `${room.name} · makechat`;
-      if (room.topic) {
-        topic.textContent = room.topic;
-        topic.hidden = false;
-      }
-      members.load();
-      if (!room.role) {
-        showJoin(room);
+    }
+    if (room.topic !== undefined) {
+      topic.textContent = room.topic || "";
+      topic.hidden = !room.topic;
+    }
+  }
+
+  async function open() {
+    // The history is loaded once the stream runs, so that every change
+    // after the page is one the stream brings.
+    const [room] = await Promise.all([api("GET", `/api/rooms/${roomId}`, { signal }),
+      events.whenOpen(signal)]);
+    showRoom(room);
+    members.load();
+    if (!room.role) {
+      showJoin(room);
+      return;
+    }
+    compose.show();
+    const page = await history.loadLatest();
+    if (room.unread) history.reveal(list.markUnread(room.read_seq || 0));
+    live.start();
+    const newest = page.length ? page[page.length - 1].seq : 0;
+    read.open(room.read_seq, Math.max(room.last_seq || 0, newest));
+  }
+
+  async function start() {
+    for (let retried = false; ; retried = true) {
+      try {
+        await open();
+        if (retried) status.clear();
         return;
+      } catch (error) {
+        if (error.name === "AbortError") return;
+        if (error.status !== 0) {
+          status.error(errorText(error));
+          return;
+        }
+        // No connection: try again once the stream is back (or in a while).
+        status.error(`${errorText(error)} Retrying…`);
+        await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+        await events.whenOpen(signal, RETRY_MS * 5);
+        if (signal.aborted) return;
       }
-      compose.show();
-      const page = await history.loadLatest();
-      live.start(page.length ? page[page.length - 1] : null, room.last_seq || 0);
-    } catch (error) {
-      if (error.name !== "AbortError") status.error(errorText(error));
     }
   }
 
