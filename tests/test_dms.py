@@ -82,6 +82,7 @@ def test_its_members_cannot_be_changed_nor_the_room_renamed(api, alice, bob, mak
     assert client.patch(f"/api/members/{mine.id}", {"role": "owner"}).status_int == 403
     assert client.delete(f"/api/members/{theirs.id}").status_int == 403
     assert client.delete(f"/api/members/{mine.id}").status_int == 403
+    assert client.delete(f"/api/rooms/{room}").status_int == 403
     assert Member.objects(room=room).count() == 2
     assert Room.objects.get(id=room).name == "alice, bob"
 
