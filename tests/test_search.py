@@ -57,6 +57,15 @@ def test_never_searches_a_room_the_caller_is_not_in(api, admin, bob, rooms):
     assert texts(search(api, bob, q="hunter2")) == []
 
 
+def test_a_room_left_is_no_longer_searched(api, admin, bob, rooms):
+    post(api, admin, rooms["dev"], "deploy plan")
+    mine = [m for m in api.as_user(bob).get("/api/members", params={"room": rooms["dev"]}).json
+            if m["username"] == "bob"][0]
+    assert api.as_user(bob).delete(f"/api/members/{mine['_id']['$oid']}").status_int == 204
+    assert texts(search(api, bob, q="deploy")) == []
+    assert search(api, bob, q="deploy", room=rooms["dev"]).status_int == 404
+
+
 def test_admins_search_only_their_own_rooms_too(api, admin, make_user, rooms):
     other = make_user()
     dm = api.as_user(other).post("/api/dms", {"user": str(make_user().id)}).json["_id"]["$oid"]
