@@ -7,9 +7,9 @@ import pytest
 import webtest
 
 from makechat.app import create_app
+from makechat.chat.documents import Reaction
 from makechat.chat.reactions import check_emoji
 from makechat.exceptions import Invalid
-from makechat.models import Reaction
 from tests.factories import ApiClient
 
 THUMBS = "\U0001f44d"
