@@ -9,7 +9,7 @@ from makechat import cli
 from makechat.app import create_app
 from makechat.cli import Env
 from makechat.models import Message
-from tests.factories import ApiClient
+from tests.factories import ApiClient, limited
 
 
 @pytest.fixture
@@ -163,3 +163,12 @@ def test_search_index_all_recomputes_every_message(config, api, admin, bob, room
     assert cli.run(["search-index", "--all"], env) == 0
     assert texts(search(api, bob, q="kept")) == ["kept"]
     assert texts(search(api, bob, q="stale")) == []
+
+
+def test_a_token_limited_to_rooms_searches_only_those(api, admin, bob, rooms):
+    post(api, admin, rooms["ops"], "deploy ops")
+    post(api, admin, rooms["dev"], "deploy dev")
+    client = limited(api, bob, [rooms["ops"]])
+    assert texts(client.get("/api/search", params={"q": "deploy"})) == ["deploy ops"]
+    resp = client.get("/api/search", params={"q": "deploy", "room": rooms["dev"]})
+    assert resp.status_int == 403 and resp.json["title"] == "Outside the token's rooms"

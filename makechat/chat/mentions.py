@@ -19,7 +19,7 @@ import re
 
 from bson import ObjectId
 
-from makechat.chat.access import can_manage
+from makechat.chat.access import can_manage, within_token
 from makechat.chat.events import IS_MESSAGE, MESSAGE
 from makechat.exceptions import Forbidden
 from makechat.models import PENDING, ROOM_MENTION, Member, Message, User
@@ -94,12 +94,13 @@ def _mentioning(user) -> dict:
 
 
 def list_mentions(user, before: ObjectId | None, limit: int) -> tuple[list, ObjectId | None]:
-    """The messages that mention the caller in the rooms they belong to,
-    newest first: (up to ``limit`` stored messages, the cursor of the next
+    """The messages that mention the caller in the rooms they belong to (and
+    their token may reach), newest first: (up to ``limit`` stored messages, the cursor of the next
     page or None). @room mentions from before the caller joined a room are
     not theirs."""
     joined = {member["room"]: member.get("joined_seq") for member in
-              Member._get_collection().find({"user": user.id}, {"room": 1, "joined_seq": 1})}
+              Member._get_collection().find({"user": user.id}, {"room": 1, "joined_seq": 1})
+              if within_token(user, member["room"])}  # SECURITY: a token's rooms only
     if not joined:
         return [], None
     query = {**_mentioning(user), "room": {"$in": list(joined)}}
