@@ -120,7 +120,8 @@ def create_app(config, background=False):
     app.add_route("/api/messages/{message_id}/reactions/{emoji}",
                   reactions.ReactionResource(Reactions(
                       store, watcher, max_per_user=config.max_reactions_per_user)))
-    incoming = Incoming(store, watcher, config.max_message_length)
+    incoming = Incoming(store, watcher, config.max_message_length,
+                        config.mention_room_max_members)
     hooks = Webhooks(config, room_service, store)
     app.add_route("/api/webhooks/incoming", webhooks.IncomingWebhooksResource(hooks))
     app.add_route("/api/webhooks/incoming/{hook_id}", webhooks.IncomingWebhookResource(hooks))

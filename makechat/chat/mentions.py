@@ -45,19 +45,22 @@ def mentioned_names(text: str) -> set[str]:
     return names
 
 
-def mention_fields(user, room_id: ObjectId, member, text: str, room_max_members: int) -> dict:
+def mention_fields(user, room_id: ObjectId, member, text: str, room_max_members: int,
+                   strict: bool = True) -> dict:
     """The ``mentions`` of a new message by ``user`` (whose membership is
-    ``member``); Forbidden for an @room they may not use."""
+    ``member``); Forbidden for an @room they may not use (not ``strict``:
+    that @room mentions nobody)."""
     names = mentioned_names(text)
     if not names:
         return {}
     mentions: list = []
     if "room" in names:
-        if not can_manage(user, member) and \
-                Member.objects(room=room_id).count() > room_max_members:
+        if can_manage(user, member) or \
+                Member.objects(room=room_id).count() <= room_max_members:
+            mentions.append(ROOM_MENTION)
+        elif strict:
             raise Forbidden(f"Only the room's owners may mention @room in a room of more "
                             f"than {room_max_members} members.", title="Mention not allowed")
-        mentions.append(ROOM_MENTION)
     named = [found["_id"] for found in User._get_collection().find(
         {"username_key": {"$in": sorted(names - {"room"})}}, {"_id": 1})]
     if named:
