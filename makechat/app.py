@@ -50,6 +50,8 @@ def rate_limiter(config):
                  f"posts per {window} seconds with one token"),
         "hook": (config.incoming_webhook_rate_limit, window,
                  f"posts per {window} seconds through one webhook"),
+        "search": (config.search_rate_limit, window,
+                   f"searches per {window} seconds with one token"),
     })
 
 

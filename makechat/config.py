@@ -112,6 +112,11 @@ class Config:
         200,
         "Longest search query (GET /api/search?q=), in characters.",
         minimum=1, maximum=10000)
+    search_rate_limit: int = setting(
+        30,
+        "Searches (GET /api/search) one token may make per post_rate_window; more get "
+        "429 with Retry-After. On FerretDB each search reads the whole message "
+        "collection. 0: no limit.", minimum=0, maximum=1000000)
     search_max_words: int = setting(
         16,
         "The most search keys one query may hold (a word each; Chinese and Japanese "

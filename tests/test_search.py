@@ -139,6 +139,15 @@ def test_the_query_limits_are_settings(config, bob, rooms):
     assert resp.status_int == 400 and "search_max_query_length" in resp.json["description"]
 
 
+def test_searches_are_rate_limited_per_token(config, bob, rooms):
+    api = ApiClient(webtest.TestApp(create_app(config.replace(search_rate_limit=2,
+                                                              post_rate_window=86400))))
+    answers = [search(api, bob, q="deploy") for _ in range(3)]
+    assert [answer.status_int for answer in answers] == [200, 200, 429]
+    assert answers[0].headers["RateLimit-Remaining"] == "1"
+    assert answers[2].json["title"] == "Rate limit reached" and answers[2].headers["Retry-After"]
+
+
 def test_a_malformed_room_or_cursor_is_400(api, bob, rooms):
     assert search(api, bob, q="x", room="nope").status_int == 400
     assert search(api, bob, q="x", before="nope").status_int == 400
