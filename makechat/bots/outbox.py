@@ -163,8 +163,8 @@ class Outbox:
                     enqueued = time.monotonic()
                     self.enqueue()
                 busy = self._dispatch()
-            except PyMongoError:
-                log.warning("outbox pass failed; retrying", exc_info=True)
+            except PyMongoError as exc:  # a database outage: one line, no traceback
+                log.warning("outbox pass failed (%s: %s); retrying", type(exc).__name__, exc)
             except Exception:  # noqa: BLE001 - the outbox must outlive any one bug
                 log.exception("outbox pass failed; retrying")
             # PERF: with a backlog, go on as soon as an attempt ends; idle, poll.
@@ -199,6 +199,9 @@ class Outbox:
     def _attempt_in_pool(self, delivery):
         try:
             self.attempt(delivery)
+        except PyMongoError as exc:  # a database outage: retried, one line
+            log.warning("delivery %s of webhook %s failed (%s: %s)", delivery.get("seq"),
+                        delivery.get("hook"), type(exc).__name__, exc)
         except Exception:  # noqa: BLE001 - one delivery's failure is not the outbox's
             log.warning("delivery %s of webhook %s failed", delivery.get("seq"),
                         delivery.get("hook"), exc_info=True)
