@@ -203,3 +203,32 @@ def test_a_token_limited_to_other_rooms_cannot_react(api, admin, bob, room, mess
     assert client.put(path(message, THUMBS)).status_int == 403
     assert client.delete(path(message, THUMBS)).status_int == 403
     assert Reaction.objects.count() == 0
+
+
+def test_toggling_at_once_leaves_the_log_in_step_with_the_reactions(api, admin, bob, room,
+                                                                    message):
+    """One user adds and takes back the same emoji from many tabs at once:
+    in the log each reaction is added before it is removed, and what the log
+    says at its end is what is stored."""
+    barrier = threading.Barrier(12)
+
+    def go(number):
+        barrier.wait()
+        client = api.as_user(bob)
+        (client.put if number % 2 else client.delete)(path(message, THUMBS))
+
+    workers = [threading.Thread(target=go, args=(number,)) for number in range(12)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    events = api.as_user(admin).get(f"/api/rooms/{room}/events",
+                                    params={"after": message["seq"], "limit": 200}).json
+    seen = {}
+    for event in events["events"]:
+        reaction = event["data"]["reaction"]["$oid"]
+        seen.setdefault(reaction, []).append(event["type"])
+    assert all(kinds in (["reaction.added"], ["reaction.added", "reaction.removed"])
+               for kinds in seen.values()), seen
+    live = {reaction for reaction, kinds in seen.items() if kinds == ["reaction.added"]}
+    assert live == {str(item.id) for item in Reaction.objects(user=bob.id)}

@@ -9,7 +9,10 @@ Each change is an event in the room's log, deduplicated by the reaction
 document's id: ``reaction.added`` after the document is stored (a retried
 PUT finds the document and writes the event if an earlier try died before
 it), ``reaction.removed`` before the document goes (its removal is the
-event's effect, which whoever walks past the event re-applies).
+event's effect, which whoever walks past the event re-applies), after
+making sure the ``reaction.added`` is in the log (a PUT may still be
+between its insert and its event), so the log never takes back a reaction
+it has not shown.
 
 One user puts at most ``max_reactions_per_user`` different emoji on one
 message. The cap is checked after the document is stored, before its event:
@@ -149,6 +152,10 @@ class Reactions:
         document = self.reactions.find_one({"message": message["_id"], "user": user.id,
                                             "emoji": emoji})
         if document is not None:
+            # The addition's event first, should a PUT still be between its
+            # insert and its event (one read when it is there): the log never
+            # shows a removal before the addition it takes back.
+            self._event(message, user, REACTION_ADDED, emoji, document["_id"])
             # The event first; removing the document is its effect.
             self._event(message, user, REACTION_REMOVED, emoji, document["_id"])
             self.reactions.delete_one({"_id": document["_id"]})
