@@ -140,8 +140,12 @@ class Reactions:
                 if document is None:
                     continue  # removed in between: add it again
             else:
-                self._within_cap(user, message, document)
+                self._within_cap(user, message, emoji, document)
             self._event(message, user, REACTION_ADDED, emoji, document["_id"])
+            if self.reactions.find_one({"_id": document["_id"]}, {"_id": 1}) is None:
+                # Taken back meanwhile (a DELETE, or the cap for a twin PUT):
+                # the log takes it back too.
+                self._event(message, user, REACTION_REMOVED, emoji, document["_id"])
             break
         return self._shown(user, message)
 
@@ -160,12 +164,16 @@ class Reactions:
             self._event(message, user, REACTION_REMOVED, emoji, document["_id"])
             self.reactions.delete_one({"_id": document["_id"]})
 
-    def _within_cap(self, user, message, document):
-        """Take back a reaction just stored that puts the user over the cap."""
+    def _within_cap(self, user, message, emoji, document):
+        """Take back a reaction just stored that puts the user over the cap
+        (and its event, should a twin PUT have written it)."""
         mine = self.reactions.count_documents({"message": message["_id"], "user": user.id},
                                                limit=self.max_per_user + 1)
         if mine > self.max_per_user:
             self.reactions.delete_one({"_id": document["_id"]})
+            if self.store.messages.find_one({"dedupe": f"reaction:{document['_id']}:added"},
+                                            {"_id": 1}) is not None:
+                self._event(message, user, REACTION_REMOVED, emoji, document["_id"])
             raise Conflict(f"You already put {self.max_per_user} different emoji on this "
                            "message (`max_reactions_per_user`); take one back first.",
                            title="Too many reactions")
