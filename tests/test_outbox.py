@@ -200,9 +200,23 @@ def test_an_acknowledged_delivery_whose_record_was_lost_is_not_sent_again(world,
     outbox = make_outbox(world.config)
     outbox.run_once()
     Delivery._get_collection().update_many({}, {"$set": {"state": "pending", "attempts": 0}})
+    DeliveryAttempt._get_collection().update_many({}, {"$set": {
+        "finished": utcnow() - timedelta(seconds=60)}})
     outbox.run_once()
     assert len(receiver.requests) == 1
     assert Delivery._get_collection().find_one()["state"] == "delivered"
+
+
+def test_an_attempt_just_finished_is_left_for_its_worker_to_record(world, receiver):
+    """A stale copy of the Delivery meets a claim whose worker is still writing."""
+    world.hook(receiver.url)
+    world.post("once")
+    outbox = make_outbox(world.config)
+    outbox.run_once()
+    Delivery._get_collection().update_many({}, {"$set": {"state": "pending", "attempts": 0}})
+    outbox.run_once()
+    assert len(receiver.requests) == 1
+    assert Delivery._get_collection().find_one()["state"] == "pending"
 
 
 def test_an_attempt_abandoned_by_a_dead_worker_is_sent_again(world, receiver):
@@ -384,3 +398,14 @@ def test_a_delivery_connects_to_the_address_it_checked(world, receiver, monkeypa
     make_outbox(world.config).run_once()
     assert len(calls) == 2 and receiver.acknowledged
     assert receiver.requests[0]["headers"]["Host"] == f"pinned.test:{port}"
+
+
+def test_a_server_with_webhook_delivery_off_starts_no_outbox(config):
+    import threading
+
+    def outboxes():
+        return {thread.ident for thread in threading.enumerate()
+                if thread.name.startswith("makechat-outbox")}
+    before = outboxes()
+    create_app(config.replace(webhook_delivery=False), background=True)
+    assert outboxes() == before

@@ -74,6 +74,12 @@ log = logging.getLogger(__name__)
 
 #: The most log entries one webhook's enqueue reads in one pass.
 BATCH = 500
+#: Seconds a process works through one read of the due deliveries before
+#: reading again (sooner once it has handed them all out).
+QUEUE_MAX_AGE = 2.0
+#: Seconds after an attempt's end during which its worker is trusted to be
+#: recording it on the Delivery: another worker leaves the repair to it.
+RECORDING_GRACE = timedelta(seconds=5)
 
 
 def wants(hook, entry):
@@ -129,47 +135,62 @@ class Outbox:
         # Deliveries another process is attempting: not taken up again here
         # until then (monotonic time), so a lost claim is not retried in a spin.
         self._elsewhere = {}
+        self._queue, self._queued_at = [], 0.0  # due deliveries read, not yet handed out
         self._pool = None
+        self._enqueuer = None
         self.attempts = 0  # attempts made by this process (tests, benchmarks)
 
     # -- running
 
     def start(self):
-        """Run in the background (a greenlet under gevent), once per process."""
+        """Run in the background (greenlets under gevent), once per process:
+        one loop enqueues, one hands due deliveries to the pool."""
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._stop.clear()
+                self._pool = ThreadPoolExecutor(self.config.webhook_concurrency,
+                                                thread_name_prefix="makechat-delivery")
                 self._thread = threading.Thread(target=self._run, name="makechat-outbox",
                                                 daemon=True)
+                self._enqueuer = threading.Thread(target=self._run_enqueue, daemon=True,
+                                                  name="makechat-outbox-enqueue")
                 self._thread.start()
+                self._enqueuer.start()
 
     def stop(self, timeout=10.0):
         self._stop.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        for thread in (self._thread, self._enqueuer):
+            if thread is not None:
+                thread.join(timeout)
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
 
-    def _run(self):
-        self._pool = ThreadPoolExecutor(self.config.webhook_concurrency,
-                                        thread_name_prefix="makechat-delivery")
-        interval, enqueued = self.config.webhook_poll_interval, 0.0
+    def _guarded(self, step):
+        try:
+            return step()
+        except PyMongoError as exc:  # a database outage: one line, no traceback
+            log.warning("outbox pass failed (%s: %s); retrying", type(exc).__name__, exc)
+        except Exception:  # noqa: BLE001 - the outbox must outlive any one bug
+            log.exception("outbox pass failed; retrying")
+        return None
+
+    def _run_enqueue(self):
+        # PERF: its own loop: on FerretDB an enqueue pass takes long enough
+        # that, in line with the dispatching, it held back every delivery.
         while not self._stop.is_set():
-            busy = False
-            try:
-                if time.monotonic() - enqueued >= interval:
-                    enqueued = time.monotonic()
-                    self.enqueue()
-                busy = self._dispatch()
-            except PyMongoError as exc:  # a database outage: one line, no traceback
-                log.warning("outbox pass failed (%s: %s); retrying", type(exc).__name__, exc)
-            except Exception:  # noqa: BLE001 - the outbox must outlive any one bug
-                log.exception("outbox pass failed; retrying")
-            # PERF: with a backlog, go on as soon as an attempt ends; idle, poll.
-            self._wake.wait(interval if not busy else max(0.0, interval - (
-                time.monotonic() - enqueued)))
+            if self._guarded(self.enqueue):
+                self._wake.set()  # new deliveries: hand them out now
+            self._stop.wait(self.config.webhook_poll_interval)
+
+    def _run(self):
+        interval = self.config.webhook_poll_interval
+        while not self._stop.is_set():
+            busy = self._guarded(self._dispatch)
+            # PERF: with a backlog, go on as soon as an attempt ends; idle,
+            # poll (the enqueue loop wakes this one for new deliveries).
+            self._wake.wait(interval if not busy else min(interval, 0.05))
             self._wake.clear()
 
     def _dispatch(self):
@@ -180,21 +201,28 @@ class Outbox:
             free = capacity - len(self._inflight)
         if free <= 0:
             return True
-        due = self.due(capacity * 8)
-        # Each process takes a different share of the backlog: several would
-        # otherwise all race for the same first few claims.
-        random.shuffle(due)
-        now, handed = time.monotonic(), 0
+        now = time.monotonic()
+        if not self._queue or now - self._queued_at >= QUEUE_MAX_AGE:
+            # PERF: one read of the due deliveries serves many attempts (on
+            # FerretDB each read filters the whole collection): a copy gone
+            # stale meanwhile is safe, its claim is then refused or repaired.
+            self._queue = self.due(capacity * 8)
+            self._queued_at = now
+            # Each process starts at a random place of the backlog and goes on
+            # from there: several would otherwise all race for the same claims.
+            turn = random.randrange(len(self._queue)) if self._queue else 0
+            self._queue = self._queue[turn:] + self._queue[:turn]
         self._elsewhere = {key: until for key, until in self._elsewhere.items() if until > now}
-        for delivery in due:
+        handed = 0
+        while self._queue and handed < free:
+            delivery = self._queue.pop()
             with self._lock:
-                if delivery["_id"] in self._inflight or len(self._inflight) >= capacity or \
-                        delivery["_id"] in self._elsewhere:
+                if delivery["_id"] in self._inflight or delivery["_id"] in self._elsewhere:
                     continue
                 self._inflight.add(delivery["_id"])
             handed += 1
             self._pool.submit(self._attempt_in_pool, delivery)
-        return handed > 0 and len(due) >= free
+        return bool(self._queue) or handed == free
 
     def _attempt_in_pool(self, delivery):
         try:
@@ -393,6 +421,10 @@ class Outbox:
                  "attempts": {"$lt": number}},
                 {"$set": {"attempts": number, "next_at": utcnow(),
                           "last_error": found.get("error")}})
+        elif found["finished"] > utcnow() - RECORDING_GRACE:
+            # PERF: its worker is writing the Delivery now (the common case of
+            # a stale copy); if it died instead, a later pass repairs.
+            return
         elif found.get("ok"):
             self._delivered(delivery, number, found.get("status"))
         else:

@@ -247,12 +247,17 @@ class MessageStore:
     def forget_mark(self, room_id):
         self._marks.pop(room_id, None)
 
-    def read_mark(self, room_id):
-        """The mark to read up to: a fresh one this process knows, else mark()."""
+    def known_mark(self, room_id):
+        """A mark this process learnt less than mark_ttl ago, else None."""
         known = self._marks.get(room_id)
         if known is not None and time.monotonic() - known[1] < self.mark_ttl:
             return known[0]
-        return self.shared_mark(room_id)
+        return None
+
+    def read_mark(self, room_id):
+        """The mark to read up to: a fresh one this process knows, else mark()."""
+        known = self.known_mark(room_id)
+        return known if known is not None else self.shared_mark(room_id)
 
     def advance(self, room_id, room=None):
         """Walk the seqs past committed_seq, punching gaps older than

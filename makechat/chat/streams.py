@@ -109,13 +109,26 @@ class Streams:
                 Member.objects(user=user.id).only("room", "joined_seq")
                 if within_token(user, member.room)}
 
-    def _marks(self, room_ids):
-        """Each existing room's mark, walked forward: the committed_seq stored
-        may lag (or, on FerretDB v1, step back), never the walked mark."""
-        marks = {}
-        for room in Room._get_collection().find({"_id": {"$in": list(room_ids)}},
-                                                {"last_seq": 1, "committed_seq": 1, "seq_at": 1}):
-            marks[room["_id"]] = self.log.advance(room["_id"], room)
+    def _marks(self, room_ids, walked=False):
+        """Each existing room's mark: a fresh one this process knows (the
+        watcher's polls and local posts keep them), else (or when ``walked``)
+        walked forward (the committed_seq stored may lag, or on FerretDB v1
+        step back, never the walked mark). PERF: a stream woken by a post reads
+        no mark, as GET /api/messages does not; the rooms not known are read in
+        one query. A deleted room has no mark (a known one lasts at most
+        mark_ttl). A known mark may be behind: use ``walked`` to tell whether
+        a cursor is beyond a room's end."""
+        marks, unknown = {}, []
+        for room_id in room_ids:
+            known = None if walked else self.log.known_mark(room_id)
+            if known is None:
+                unknown.append(room_id)
+            else:
+                marks[room_id] = known
+        if unknown:
+            for room in Room._get_collection().find(
+                    {"_id": {"$in": unknown}}, {"last_seq": 1, "committed_seq": 1, "seq_at": 1}):
+                marks[room["_id"]] = self.log.advance(room["_id"], room)
         return marks
 
     def open(self, user, token_id, cursor=None):
@@ -138,7 +151,9 @@ class Streams:
         """Bring the stream's rooms in line with the memberships; return the
         stream.removed and stream.reset events that says so."""
         events = []
-        marks = self._marks(set(memberships) | set(state.positions))
+        # NOTE: walked marks: a cursor made on another process may be
+        # ahead of what this one knows, and is not "beyond the end" for that.
+        marks = self._marks(set(memberships) | set(state.positions), walked=True)
         for room_id, member in memberships.items():
             if room_id not in state.positions:
                 joined = member.joined_seq

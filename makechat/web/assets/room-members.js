@@ -57,6 +57,7 @@ export function membersPanel({ roomId, user, signal, onError, onLeft }) {
       replace(heading, `Members (${members.length})`);
       replace(list, ...members.map((member) => h("li", { className: "member" },
         h("span", { className: "member-name" }, member.username),
+        member.is_bot && h("span", { className: "badge bot", title: "A bot account" }, "bot"),
         member.role === "owner" && h("span", { className: "badge" }, "owner"))));
     } catch (error) {
       if (error.name !== "AbortError") onError(errorText(error));

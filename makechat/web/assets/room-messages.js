@@ -22,10 +22,12 @@ export function messageList({ user, onError, afterDelete }) {
     const mine = oid(message.author) === oid(user._id);
     const text = h("p", { className: "text" }, message.text);
     const meta = h("div", { className: "meta" },
-      h("span", { className: "author" }, message.author_username || "someone"), " ",
+      h("span", { className: "author" }, message.author_username || "someone"),
+      message.is_bot && h("span", { className: "badge bot", title: "A bot account" }, "bot"), " ",
       timeElement(message.created),
       message.edited && h("span", { className: "edited" }, " (edited)"));
-    const item = h("li", { className: mine ? "message mine" : "message", "data-id": id,
+    const item = h("li", { className: `message${mine ? " mine" : ""}${message.is_bot ? " from-bot" : ""}`,
+      "data-id": id,
       "data-seq": message.seq }, meta, text);
     if (mine) {
       const preview = message.text.length > 40 ? `${message.text.slice(0, 40)}…` : message.text;

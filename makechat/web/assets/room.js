@@ -1,6 +1,6 @@
 // One room: the view that puts its parts together (the message list, its
-// history, live updates, the read marker, the composer and the members
-// panel, one module each), shows the room's name and topic or the offer to
+// history, live updates, the read marker, the composer, the members panel
+// and, for owners and admins, the webhooks panel, one module each), shows the room's name and topic or the offer to
 // join, and routes what one part learns to the others. Leaving the room
 // aborts one AbortController, which every part's requests, subscriptions and
 // listeners share.
@@ -14,6 +14,7 @@ import { liveFollower } from "./room-live.js";
 import { membersPanel } from "./room-members.js";
 import { messageList } from "./room-messages.js";
 import { readMarker } from "./room-read.js";
+import { webhooksPanel } from "./room-webhooks.js";
 
 const RETRY_MS = 2000;
 
@@ -42,6 +43,16 @@ export function roomView(roomId, { user, go, notify }) {
   const members = membersPanel({ roomId, user, signal, onError: showError,
     onLeft: () => go("#/rooms") });
   const read = readMarker({ roomId, signal });
+  const webhooks = webhooksPanel({ roomId, signal });
+  const webhooksButton = h("button", { type: "button", className: "link webhooks-toggle",
+    hidden: true, "aria-expanded": "false", "aria-controls": "room-webhooks" }, "Webhooks");
+  webhooks.element.id = "room-webhooks";
+  webhooksButton.addEventListener("click", () => {
+    const opening = webhooks.element.hidden;
+    webhooksButton.setAttribute("aria-expanded", String(opening));
+    if (opening) webhooks.open();
+    else webhooks.close();
+  }, { signal });
   const live = liveFollower({
     roomId,
     signal,
@@ -84,8 +95,8 @@ export function roomView(roomId, { user, go, notify }) {
     h("div", { className: "room-main" },
       h("div", { className: "room-header" },
         h("a", { href: "#/rooms", className: "back" }, "← All rooms"),
-        heading, topic),
-      status.element, joinArea, history.element, compose.element),
+        heading, topic, webhooksButton),
+      status.element, webhooks.element, joinArea, history.element, compose.element),
     members.element);
 
   // Others' messages are read out; the view follows them only if the person
@@ -142,6 +153,8 @@ export function roomView(roomId, { user, go, notify }) {
       events.whenOpen(signal)]);
     showRoom(room);
     members.load();
+    // Owners and admins manage the room's webhooks (the API checks it again).
+    webhooksButton.hidden = !(room.role === "owner" || user.is_superuser);
     if (!room.role) {
       showJoin(room);
       return;
