@@ -5,8 +5,10 @@ import { session, signOut } from "./api.js";
 import { loginView, registerView } from "./auth.js";
 import { h, replace, focus } from "./dom.js";
 import { events } from "./events.js";
+import { mentionsView } from "./mentions-view.js";
 import { roomView } from "./room.js";
 import { roomsView } from "./rooms-list.js";
+import { searchView } from "./search-view.js";
 
 // Why the tab was signed out, kept until the next log-in: the stream may
 // learn of a revoked token before a reload does, and the form should say why
@@ -72,12 +74,21 @@ function route() {
     show(loginView({ onSignedIn: () => go("#/rooms"), registerHref: "#/register", message }));
     return;
   }
-  const roomMatch = /^#\/rooms\/([0-9a-f]{24})$/.exec(hash);
+  const roomMatch = /^#\/rooms\/([0-9a-f]{24})(?:\/messages\/([0-9a-f]{24}))?$/.exec(hash);
   if (roomMatch) {
-    const view = roomView(roomMatch[1], { user: session.user, go,
+    const view = roomView(roomMatch[1], { user: session.user, go, target: roomMatch[2] || null,
       notify: (text) => { roomsNotice = text; } });
     leaveView = view.leave;
     show(view);
+    return;
+  }
+  const other = hash === "#/mentions" ? mentionsView()
+    : hash.startsWith("#/search?") ? searchView({ go,
+      words: new URLSearchParams(hash.slice("#/search?".length)).get("q") || "" })
+      : null;
+  if (other) {
+    leaveView = other.leave;
+    show(other);
     return;
   }
   const view = roomsView({ go, message: roomsNotice });
