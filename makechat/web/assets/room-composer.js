@@ -33,7 +33,8 @@ export function composer({ roomId, onPosted, names = () => [], id = "composer",
     "Cancel reply");
   const replyBar = h("div", { className: "replying", hidden: true, role: "status" },
     replyText, cancelReply);
-  const element = h("form", { className: "composer", hidden: true, "aria-label": label },
+  const element = h("form", { className: "composer", hidden: true,
+    "aria-label": replyTo ? label : "Post a message" },
     status.element, replyBar,
     h("div", { className: "composer-row" }, message.field, sendButton),
     h("p", { id: hintId, className: "hint" },
