@@ -12,23 +12,19 @@ import pymongo
 import pytest
 from selenium.webdriver.common.action_chains import ActionChains
 
+from tests import test_web as web
 from tests.browser import Keys, browser_available
 from tests.live import http
-from tests.test_web import (  # noqa: F401  (fixtures, used by name)
-    UNNAMED_CONTROLS,
-    admin,
-    first_browser,
-    new_room,
-    new_user,
-    open_room,
-    post,
-    screenshot_on_failure,
-    second_browser,
-    send,
-    server,
-    show_rooms,
-    unique,
-)
+from tests.test_web import UNNAMED_CONTROLS, open_room, post, send, show_rooms, unique
+
+# test_web.py's fixtures, used here by name.
+server = web.server
+admin = web.admin
+first_browser = web.first_browser
+second_browser = web.second_browser
+screenshot_on_failure = web.screenshot_on_failure
+new_user = web.new_user
+new_room = web.new_room
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not browser_available(),

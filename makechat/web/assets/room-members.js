@@ -14,6 +14,7 @@ import { h, replace } from "./dom.js";
  */
 export function membersPanel({ roomId, user, signal, onError, onLeft, go }) {
   let usernames = [];
+  let direct = false;           // a direct conversation: nobody leaves it
   let myMembership = null;
   let memberIds = null;         // user ids listed (null: not loaded)
   let loading = null;           // the load in flight
@@ -56,7 +57,7 @@ export function membersPanel({ roomId, user, signal, onError, onLeft, go }) {
         || a.username.localeCompare(b.username));
       memberIds = new Set(members.map((member) => oid(member.user)));
       myMembership = members.find((member) => oid(member.user) === oid(user._id)) || null;
-      leaveButton.hidden = !myMembership;
+      leaveButton.hidden = !myMembership || direct;
       replace(heading, `Members (${members.length})`);
       usernames = members.map((member) => member.username);
       replace(list, ...members.map((member) => h("li", { className: "member" },
@@ -102,5 +103,10 @@ export function membersPanel({ roomId, user, signal, onError, onLeft, go }) {
     }
   }, { signal });
 
-  return { element, load, sawAuthor, names: () => usernames };
+  return { element, load, sawAuthor, names: () => usernames,
+    /** The room is a direct conversation: no Leave room. */
+    direct() {
+      direct = true;
+      leaveButton.hidden = true;
+    } };
 }

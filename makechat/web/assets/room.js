@@ -185,6 +185,7 @@ export function roomView(roomId, { user, go, notify, target = null }) {
     const [room] = await Promise.all([api("GET", `/api/rooms/${roomId}`, { signal }),
       events.whenOpen(signal)]);
     showRoom(room);
+    if (room.dm) members.direct();
     members.load();
     if (!room.role) {
       showJoin(room);
