@@ -93,9 +93,10 @@ def create_app(config):
     app.add_route("/api/dms", dms.DMsResource(config, DirectMessages(
         room_service, allow=config.allow_dms, max_users=config.max_dm_users)))
     app.add_route("/api/mentions", mentions.MentionsResource())
-    app.add_route("/api/search", search.SearchResource())
+    app.add_route("/api/search", search.SearchResource(config))
     app.add_route("/api/messages/{message_id}/reactions/{emoji}",
-                  reactions.ReactionResource(Reactions(store, watcher)))
+                  reactions.ReactionResource(Reactions(
+                      store, watcher, max_per_user=config.max_reactions_per_user)))
     app.add_route("/api/openapi.json", openapi.OpenAPIResource(app))
     app.add_route("/api/health", health.HealthResource(config))
 

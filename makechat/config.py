@@ -102,6 +102,20 @@ class Config:
         "In a room of more than this many members only its owners (and admins) "
         "may mention @room (everyone); 0: owners only, in every room.",
         minimum=0, maximum=1000000)
+    max_reactions_per_user: int = setting(
+        20,
+        "The most different emoji one user may put on one message; one more is 409.",
+        minimum=1, maximum=1000)
+    search_max_query_length: int = setting(
+        200,
+        "Longest search query (GET /api/search?q=), in characters.",
+        minimum=1, maximum=10000)
+    search_max_words: int = setting(
+        16,
+        "The most search keys one query may hold (a word each; Chinese and Japanese "
+        "one per pair of characters); more is 400. Each costs the database an index "
+        "lookup.",
+        minimum=1, maximum=100)
     login_window: int = setting(
         900,
         "Seconds over which failed logins are counted.")

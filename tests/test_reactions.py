@@ -4,13 +4,17 @@ import threading
 from urllib.parse import quote
 
 import pytest
+import webtest
 
+from makechat.app import create_app
 from makechat.chat.reactions import check_emoji
 from makechat.exceptions import Invalid
 from makechat.models import Reaction
+from tests.factories import ApiClient
 
 THUMBS = "\U0001f44d"
 PARTY = "\U0001f389"
+EMOJI = [chr(code) for code in range(0x1F600, 0x1F610)]
 
 
 @pytest.fixture
@@ -146,6 +150,44 @@ def test_concurrent_reactions_are_counted_exactly(api, make_user, admin, room, m
     events = api.as_user(admin).get(f"/api/rooms/{room}/events",
                                     params={"after": message["seq"], "limit": 200}).json
     assert sum(event["type"] == "reaction.added" for event in events["events"]) == 12
+
+
+def capped(config, cap):
+    return ApiClient(webtest.TestApp(create_app(config.replace(max_reactions_per_user=cap))))
+
+
+def test_one_user_puts_at_most_the_configured_number_of_emoji(config, admin, bob, message):
+    api = capped(config, 2)
+    assert [react(api, bob, message, emoji).status_int for emoji in EMOJI[:2]] == [200, 200]
+    resp = react(api, bob, message, EMOJI[2])
+    assert resp.status_int == 409 and resp.json["title"] == "Too many reactions"
+    assert react(api, bob, message, EMOJI[0]).status_int == 200  # one already there
+    assert react(api, admin, message, EMOJI[2]).status_int == 200  # someone else
+    assert Reaction.objects(user=bob.id).count() == 2
+
+
+def test_concurrent_emoji_of_one_user_never_pass_the_cap(config, admin, bob, room, message):
+    """Sixteen different emoji at once from one user, with a cap of 3: at most
+    three stored, and an event for each stored one only."""
+    api = capped(config, 3)
+    barrier = threading.Barrier(len(EMOJI))
+    statuses = []
+
+    def go(emoji):
+        barrier.wait()
+        statuses.append(react(api, bob, message, emoji).status_int)
+
+    threads = [threading.Thread(target=go, args=(emoji,)) for emoji in EMOJI]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stored = Reaction.objects(user=bob.id).count()
+    assert stored <= 3 and statuses.count(200) == stored
+    assert set(statuses) <= {200, 409}
+    events = api.as_user(admin).get(f"/api/rooms/{room}/events",
+                                    params={"after": message["seq"], "limit": 200}).json
+    assert sum(event["type"] == "reaction.added" for event in events["events"]) == stored
 
 
 def test_deleting_a_room_deletes_its_reactions(api, admin, bob, room, message):

@@ -3,10 +3,13 @@
 import io
 
 import pytest
+import webtest
 
 from makechat import cli
+from makechat.app import create_app
 from makechat.cli import Env
 from makechat.models import Message
+from tests.factories import ApiClient
 
 
 @pytest.fixture
@@ -115,6 +118,16 @@ def test_edited_and_deleted_messages_follow_their_text(api, admin, bob, rooms):
 def test_a_query_without_usable_words_is_400(api, bob, rooms, q):
     resp = search(api, bob, q=q)
     assert resp.status_int == 400 and set(resp.json) == {"title", "description"}
+
+
+def test_the_query_limits_are_settings(config, bob, rooms):
+    api = ApiClient(webtest.TestApp(create_app(config.replace(search_max_words=2,
+                                                              search_max_query_length=12))))
+    assert search(api, bob, q="one two").status_int == 200
+    resp = search(api, bob, q="one two six")
+    assert resp.status_int == 400 and "search_max_words" in resp.json["description"]
+    resp = search(api, bob, q="x" * 13)
+    assert resp.status_int == 400 and "search_max_query_length" in resp.json["description"]
 
 
 def test_a_malformed_room_or_cursor_is_400(api, bob, rooms):

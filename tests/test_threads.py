@@ -154,3 +154,16 @@ def test_a_reply_is_an_event_with_its_reply_to(api, admin, bob, room):
                                     params={"after": parent["seq"]}).json["events"]
     assert events[0]["data"]["reply_to"]["_id"] == parent["_id"]
     assert events[0]["data"]["_id"] == reply["_id"]
+
+
+def test_a_non_member_reads_no_thread(api, admin, bob, make_user):
+    """A closed room's thread is 404 to an outsider (as the room is); a
+    visible room's is 403 to a non-member: neither shows a message."""
+    for flags, status in (({"is_open": False, "is_visible": False}, 404), ({}, 403)):
+        other = api.as_user(admin).post("/api/rooms", {"name": f"r{status}", **flags}) \
+            .json["_id"]["$oid"]
+        parent = post(api, admin, other, "secret plan")
+        post(api, admin, other, "secret reply", reply_to=parent)
+        resp = api.as_user(make_user()).get("/api/messages", params={
+            "room": other, "thread": parent["_id"]["$oid"]})
+        assert resp.status_int == status and "secret" not in resp.text

@@ -11,6 +11,12 @@ PUT finds the document and writes the event if an earlier try died before
 it), ``reaction.removed`` before the document goes (its removal is the
 event's effect, which whoever walks past the event re-applies).
 
+One user puts at most ``max_reactions_per_user`` different emoji on one
+message. The cap is checked after the document is stored, before its event:
+a reaction that finds the user over the cap takes itself back, so even
+concurrent ones never leave more than the cap (at worst both of two racing
+ones are refused, and one retry succeeds).
+
 An emoji is 1 to MAX_CODE_POINTS code points, each a pictograph (the
 Unicode emoji blocks and the older symbols used as emoji), a regional
 indicator (flags), a skin-tone modifier, a variation selector, a zero-width
@@ -25,7 +31,7 @@ from pymongo.errors import DuplicateKeyError
 
 from makechat.chat.access import visible_room
 from makechat.chat.events import IS_MESSAGE, REACTION_ADDED, REACTION_REMOVED
-from makechat.exceptions import Invalid, NotFound, no_such
+from makechat.exceptions import Conflict, Invalid, NotFound, no_such
 from makechat.ids import parse_id
 from makechat.models import Message, Reaction, utcnow
 
@@ -89,9 +95,10 @@ def summaries(reactions, user, documents: list[dict]) -> dict:
 class Reactions:
     """Adding and removing one's reactions, as events of the room's log."""
 
-    def __init__(self, store, watcher):
+    def __init__(self, store, watcher, max_per_user: int = 20):
         self.store = store
         self.watcher = watcher
+        self.max_per_user = max_per_user
 
     @property
     def reactions(self):
@@ -128,6 +135,8 @@ class Reactions:
                 document = self.reactions.find_one(key)
                 if document is None:
                     continue  # removed in between: add it again
+            else:
+                self._within_cap(user, message, document)
             self._event(message, user, REACTION_ADDED, emoji, document["_id"])
             break
         return self._shown(user, message)
@@ -142,6 +151,16 @@ class Reactions:
             # The event first; removing the document is its effect.
             self._event(message, user, REACTION_REMOVED, emoji, document["_id"])
             self.reactions.delete_one({"_id": document["_id"]})
+
+    def _within_cap(self, user, message, document):
+        """Take back a reaction just stored that puts the user over the cap."""
+        mine = self.reactions.count_documents({"message": message["_id"], "user": user.id},
+                                               limit=self.max_per_user + 1)
+        if mine > self.max_per_user:
+            self.reactions.delete_one({"_id": document["_id"]})
+            raise Conflict(f"You already put {self.max_per_user} different emoji on this "
+                           "message (`max_reactions_per_user`); take one back first.",
+                           title="Too many reactions")
 
     def _event(self, message, user, kind, emoji, reaction_id):
         verb = "added" if kind == REACTION_ADDED else "removed"

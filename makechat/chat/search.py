@@ -21,18 +21,19 @@ from makechat.exceptions import Invalid
 from makechat.models import Message
 from makechat.words import marked, query_keys, words_of
 
-#: The most keys a query may have (a query of CJK text has one per pair).
+#: The most keys a query may have by default (``search_max_words``; a query
+#: of CJK text has one per pair).
 MAX_QUERY_KEYS = 16
 
 
 def search(user, text: str, room_id: ObjectId | None = None, *, before: ObjectId | None = None,
-           limit: int) -> tuple[list, ObjectId | None]:
+           limit: int, max_keys: int = MAX_QUERY_KEYS) -> tuple[list, ObjectId | None]:
     """Return (results, cursor of the next page or None) for a query."""
     keys = query_keys(text)
     if not keys:
         raise Invalid("The query 'q' has no word to look for (letters or digits).")
-    if len(keys) > MAX_QUERY_KEYS:
-        raise Invalid(f"The query 'q' has more than {MAX_QUERY_KEYS} words.")
+    if len(keys) > max_keys:
+        raise Invalid(f"The query 'q' has more than {max_keys} words (`search_max_words`).")
     if room_id is not None:
         room, _ = member_room(user, room_id, action="search")
         rooms = [room.id]

@@ -18,7 +18,8 @@ class ReactionResource:
     @operation(
         "React to a message with an emoji (a member of its room)",
         responses={200: "the message with its `reactions` (reacting twice changes nothing)",
-                   400: "the emoji is not one", 404: ELSEWHERE},
+                   400: "the emoji is not one", 404: ELSEWHERE,
+                   409: "you already put `max_reactions_per_user` different emoji on it"},
         schemas={200: "Message"}, path={"emoji": EMOJI}, tag="messages")
     def on_put(self, req, resp, message_id, emoji):
         """Add the caller's reaction (idempotent)."""
