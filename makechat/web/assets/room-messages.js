@@ -35,12 +35,12 @@ export function messageList({ user, onError, afterDelete, onReply, onOpenThread,
     const classes = ["message", mine && "mine", mentionsMe(message, user) && "mentions-me"];
     const item = h("li", { className: classes.filter(Boolean).join(" "), "data-id": id,
       "data-seq": message.seq }, meta, replyQuote(message.reply_to), text,
-    onOpenThread && threadSummary(message, onOpenThread),
-    reactionBar(message, { onError, onChanged: (changed, emoji) => {
+    onOpenThread && threadSummary(message, onOpenThread));
+    const reactions = reactionBar(message, { onError, onChanged: (changed, emoji) => {
       place(changed);
       messages.get(id)?.item.querySelector(`.reaction[data-emoji="${emoji}"], .add-reaction`)
         ?.focus();
-    } }));
+    } });
     const preview = excerpt(message.text);
     const actions = h("div", { className: "actions" });
     if (onReply) {
@@ -58,7 +58,7 @@ export function messageList({ user, onError, afterDelete, onReply, onOpenThread,
       remove.addEventListener("click", () => deleteMessage(id));
       actions.append(edit, remove);
     }
-    if (actions.children.length) item.append(actions);
+    item.append(h("div", { className: "message-foot" }, reactions, actions));
     return item;
   }
 
