@@ -181,6 +181,16 @@ def test_the_rooms_list_badge_counts_unread_mentions_live(first_browser, new_use
     assert first_browser.find(f"{selector} .unread").text.startswith("2")
 
 
+def test_a_mention_elsewhere_is_read_out(first_browser, new_user, new_room, server):
+    alice, bob = new_user(), new_user()
+    room = new_room(alice, bob)
+    show_rooms(first_browser, alice)
+    post(server, bob, room, f"@{alice.username} are you free?")
+    first_browser.wait_until(lambda: first_browser.script(
+        "return document.getElementById('announcer').textContent")
+        == f"{bob.username} mentioned you.", message="the mention was not announced")
+
+
 def test_the_mentions_list_links_to_the_message_in_its_room(first_browser, new_user, new_room,
                                                            server):
     alice, bob = new_user(), new_user()
@@ -258,6 +268,18 @@ def test_a_parent_shows_its_reply_count_and_opens_its_thread(first_browser, new_
     keys(first_browser, Keys.ESCAPE)
     assert first_browser.script("return document.getElementById('thread-panel').hidden")
     assert focused(first_browser, "className") == "link open-thread"
+
+
+def test_a_reply_opens_its_thread(first_browser, new_user, new_room, server):
+    alice, bob = new_user(), new_user()
+    room = new_room(alice, bob)
+    parent = post(server, bob, room, "who takes the pager?")
+    answer = reply(server, alice, room, parent, "me")
+    open_room(first_browser, alice, room)
+    message_item(first_browser, answer).find_element("css selector", ".view-thread").click()
+    first_browser.wait_until(lambda: [element.text for element in first_browser.find_all(
+        "#thread-messages .message .text")] == ["who takes the pager?", "me"],
+        message="the reply did not open its thread")
 
 
 def test_a_reply_in_the_thread_panel_joins_the_thread_and_counts_live(
@@ -392,6 +414,21 @@ def test_a_search_result_opens_the_room_at_an_old_message(first_browser, new_use
     texts = [element.text for element in first_browser.find_all("#messages .message .text")]
     assert texts[texts.index(f"the {word} is here"):] == \
         [f"the {word} is here"] + [f"hay {number:03d}" for number in range(1, 131)]
+
+
+def test_searching_one_room_finds_nothing_in_the_others(first_browser, new_user, new_room,
+                                                         server):
+    alice = new_user()
+    here, there = new_room(alice), new_room(alice)
+    word = unique("otter")
+    post(server, alice, here, f"{word} here")
+    post(server, alice, there, f"{word} there")
+    open_room(first_browser, alice, here)
+    first_browser.fill("#room-search", word)
+    keys(first_browser, Keys.ENTER)
+    first_browser.wait_text("#search-heading", "one room")
+    first_browser.wait_text(".results .result", f"{word} here")
+    assert len(first_browser.find_all(".results .result")) == 1
 
 
 def test_search_with_no_result_says_so(first_browser, new_user, new_room):

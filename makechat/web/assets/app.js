@@ -1,9 +1,9 @@
 // The chat page: log in, register, the room list and one room, routed by the
 // URL's #fragment so the same files work at / and under /makechat/.
 
-import { session, signOut } from "./api.js";
+import { session, signOut, oid } from "./api.js";
 import { loginView, registerView } from "./auth.js";
-import { h, replace, focus } from "./dom.js";
+import { h, replace, focus, announce } from "./dom.js";
 import { events } from "./events.js";
 import { mentionsView } from "./mentions-view.js";
 import { roomView } from "./room.js";
@@ -82,9 +82,11 @@ function route() {
     show(view);
     return;
   }
+  const search = hash.startsWith("#/search?")
+    ? new URLSearchParams(hash.slice("#/search?".length)) : null;
+  const room = search && /^[0-9a-f]{24}$/.test(search.get("room")) ? search.get("room") : null;
   const other = hash === "#/mentions" ? mentionsView()
-    : hash.startsWith("#/search?") ? searchView({ go,
-      words: new URLSearchParams(hash.slice("#/search?".length)).get("q") || "" })
+    : search ? searchView({ go, words: search.get("q") || "", room })
       : null;
   if (other) {
     leaveView = other.leave;
@@ -96,6 +98,13 @@ function route() {
   leaveView = view.leave;
   show(view);
 }
+
+// A mention anywhere but in the room on screen is read out (that room reads
+// out every new message already).
+events.subscribe({}, (event) => {
+  if (event.type !== "mention" || location.hash.startsWith(`#/rooms/${oid(event.room)}`)) return;
+  announce(`${event.data.author_username || "Someone"} mentioned you.`);
+});
 
 window.addEventListener("makechat:signed-out", (event) => {
   events.disconnect();

@@ -51,13 +51,24 @@ export function excerpt(text, n = 40) {
   return line.length > n ? `${line.slice(0, n)}…` : line;
 }
 
-/** The quote above a reply: the parent's author and excerpt. */
-export function replyQuote(replyTo) {
+/**
+ * The quote above a reply: the parent's author and excerpt, and (with
+ * onOpen) a button that opens the reply's thread: onOpen({_id: thread}).
+ */
+export function replyQuote(message, onOpen) {
+  const replyTo = message.reply_to;
   if (!replyTo) return null;
+  let button = null;
+  if (onOpen && message.thread) {
+    button = h("button", { type: "button", className: "link view-thread", "data-focus": "thread",
+      "aria-label": `View the thread of ${message.author_username}'s reply` }, "View thread");
+    button.addEventListener("click", () => onOpen({ _id: message.thread }));
+  }
   return h("blockquote", { className: "reply-quote" },
     h("span", { className: "visually-hidden" }, "In reply to "),
     h("span", { className: "author" }, replyTo.author_username || "someone"), " ",
-    replyTo.deleted ? h("em", {}, "deleted message") : excerpt(replyTo.excerpt, 100));
+    replyTo.deleted ? h("em", {}, "deleted message") : excerpt(replyTo.excerpt, 100),
+    button && " ", button);
 }
 
 /**
@@ -69,6 +80,7 @@ export function threadSummary(message, onOpen) {
   if (!count) return null;
   const label = count === 1 ? "1 reply" : `${count} replies`;
   const button = h("button", { type: "button", className: "link open-thread",
+    "data-focus": "thread",
     "aria-label": `${label}: open the thread of ${message.author_username}'s message` }, label);
   button.addEventListener("click", () => onOpen(message));
   return h("div", { className: "thread-summary" }, button,

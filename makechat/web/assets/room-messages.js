@@ -34,7 +34,7 @@ export function messageList({ user, onError, afterDelete, onReply, onOpenThread,
       mentionsMe(message, user) && h("span", { className: "badge mention-badge" }, "mentions you"));
     const classes = ["message", mine && "mine", mentionsMe(message, user) && "mentions-me"];
     const item = h("li", { className: classes.filter(Boolean).join(" "), "data-id": id,
-      "data-seq": message.seq }, meta, replyQuote(message.reply_to), text,
+      "data-seq": message.seq }, meta, replyQuote(message, onOpenThread), text,
     onOpenThread && threadSummary(message, onOpenThread));
     const reactions = reactionBar(message, { onError, onChanged: (changed, emoji) => {
       place(changed);

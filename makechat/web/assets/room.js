@@ -14,6 +14,7 @@ import { liveFollower } from "./room-live.js";
 import { membersPanel } from "./room-members.js";
 import { messageList } from "./room-messages.js";
 import { readMarker } from "./room-read.js";
+import { searchForm } from "./search-view.js";
 import { threadPanel } from "./thread-panel.js";
 
 const RETRY_MS = 2000;
@@ -107,7 +108,8 @@ export function roomView(roomId, { user, go, notify, target = null }) {
         h("a", { href: "#/rooms", className: "back" }, "← All rooms"),
         heading, topic),
       status.element, joinArea, history.element, compose.element),
-    h("div", { className: "room-side" }, thread.element, members.element));
+    h("div", { className: "room-side" },
+      searchForm({ go, room: roomId, id: "room-search" }), thread.element, members.element));
 
   // A reaction changed a message's counts: show it as the server counts now
   // (one request at a time per message, once more if another change came).

@@ -5,9 +5,9 @@
 import { h, field } from "./dom.js";
 import { messageResults } from "./message-results.js";
 
-/** The search address for words: #/search?q=... */
-export function searchHref(words) {
-  return `#/search?${new URLSearchParams({ q: words })}`;
+/** The search address for words (in one room): #/search?q=...[&room=R] */
+export function searchHref(words, room = null) {
+  return `#/search?${new URLSearchParams(room ? { q: words, room } : { q: words })}`;
 }
 
 /** A message's text with the matches marked. */
@@ -16,33 +16,40 @@ function markedText(result) {
   return result.marked.map((piece) => (piece.match ? h("mark", {}, piece.text) : piece.text));
 }
 
-/** The search form: submitting goes to the search view (go(hash)). */
-export function searchForm({ go, words = "" }) {
-  const input = field("Search messages", { type: "search", name: "q", maxlength: 200,
-    value: words, required: true, autocomplete: "off" });
-  input.input.id = words ? "search-again" : "search-box";
+/**
+ * The search form: submitting goes to the search view (go(hash)); with
+ * room, it searches that room only.
+ */
+export function searchForm({ go, words = "", room = null, id = "search-box" }) {
+  const input = field(room ? "Search this room" : "Search messages", { type: "search",
+    name: "q", maxlength: 200, value: words, required: true, autocomplete: "off" });
+  input.input.id = id;
   input.field.querySelector("label").setAttribute("for", input.input.id);
   const form = h("form", { className: "search-form", role: "search" },
     input.field, h("button", { type: "submit" }, "Search"));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const value = input.input.value.trim();
-    if (value) go(searchHref(value));
+    if (value) go(searchHref(value, room));
   });
   return form;
 }
 
-/** searchView({go, words}) -> {element, leave}. */
-export function searchView({ go, words }) {
+/** searchView({go, words, room}) -> {element, leave}; room: one room's id only. */
+export function searchView({ go, words, room = null }) {
   const controller = new AbortController();
-  const heading = h("h1", { id: "search-heading" }, `Search: ${words}`);
+  const heading = h("h1", { id: "search-heading" },
+    room ? `Search in one room: ${words}` : `Search: ${words}`);
+  const query = { q: words, limit: 25 };
+  if (room) query.room = room;
   const results = messageResults({
-    path: `/api/search?${new URLSearchParams({ q: words, limit: 25 })}`,
+    path: `/api/search?${new URLSearchParams(query)}`,
     signal: controller.signal, label: "Search results",
     empty: "No message holds every one of these words.", text: markedText });
   const element = h("section", { className: "search-view" },
     h("a", { href: "#/rooms", className: "back" }, "← All rooms"),
-    heading, searchForm({ go, words }), results.element);
+    heading, searchForm({ go, words, room, id: "search-again" }),
+    room && h("a", { href: `#/rooms/${room}` }, "Back to the room"), results.element);
   results.load();
   return { element, focusTarget: heading, leave: () => controller.abort() };
 }
