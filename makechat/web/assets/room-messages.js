@@ -11,7 +11,7 @@ import { reactionBar } from "./reactions.js";
 /**
  * messageList({user, onError, afterDelete, onReply, onOpenThread, id}) ->
  * {element, place, remove, isEditing, markUnread, get, known, oldest,
- * highlight, bumpThread}. onError(text) reports a failed deletion or reaction;
+ * highlight}. onError(text) reports a failed deletion or reaction;
  * afterDelete() runs once one's own message is gone (to move focus on);
  * onReply(message) and onOpenThread(message) are the Reply and thread
  * buttons (left out without them).
@@ -196,19 +196,10 @@ export function messageList({ user, onError, afterDelete, onReply, onOpenThread,
     return entry?.item;
   }
 
-  /** A new reply in a thread: its first message, if shown, counts one more. */
-  function bumpThread(reply) {
-    const parent = reply.thread && messages.get(oid(reply.thread));
-    if (!parent) return;
-    place({ ...parent.message, reply_count: (parent.message.reply_count || 0) + 1,
-      last_reply_at: reply.created });
-  }
-
   return {
     element,
     place,
     highlight,
-    bumpThread,
     remove,
     isEditing,
     markUnread,

@@ -44,7 +44,7 @@ export function roomView(roomId, { user, go, notify, target = null }) {
     } });
   const history = historyPane({ roomId, list, signal, onError: showError });
   const compose = composer({ roomId, names: () => members.names(), onPosted(message) {
-    if (list.place(message)) list.bumpThread(message);
+    if (list.place(message)) countReplies(message);
     inThread(message)?.place(message);
     history.scrollToBottom();
   } });
@@ -52,7 +52,7 @@ export function roomView(roomId, { user, go, notify, target = null }) {
     onLeft: () => go("#/rooms") });
   const thread = threadPanel({ roomId, user, signal, names: () => members.names(),
     onPosted(reply) {
-      if (list.place(reply)) list.bumpThread(reply);
+      if (list.place(reply)) countReplies(reply);
     },
     onClose: () => element.classList.remove("with-thread") });
   // Both lists a message may be shown in: the room's, and the open thread's.
@@ -111,7 +111,7 @@ export function roomView(roomId, { user, go, notify, target = null }) {
     h("div", { className: "room-side" },
       searchForm({ go, room: roomId, id: "room-search" }), thread.element, members.element));
 
-  // A reaction changed a message's counts: show it as the server counts now
+  // A reaction or a reply changed a message's counts: show it as the server counts now
   // (one request at a time per message, once more if another change came).
   async function refetch(id) {
     if (refetching.has(id)) {
@@ -132,6 +132,12 @@ export function roomView(roomId, { user, go, notify, target = null }) {
     }
   }
 
+  // A new reply: its thread's first message counts it. Read again rather
+  // than added up here: the count the history showed may include it already.
+  function countReplies(message) {
+    if (message.thread) refetch(oid(message.thread));
+  }
+
   // Others' messages are read out; the view follows them only if the person
   // was already at the bottom, but always brings their own into view.
   function addNew(batch) {
@@ -140,7 +146,7 @@ export function roomView(roomId, { user, go, notify, target = null }) {
     for (const message of batch) {
       inThread(message)?.place(message, true);
       if (list.place(message, true)) {
-        list.bumpThread(message);
+        countReplies(message);
         if (oid(message.author) === oid(user._id)) mineAdded = true;
         else announce(`${message.author_username}: ${message.text}`);
         members.sawAuthor(oid(message.author));
