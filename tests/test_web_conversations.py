@@ -464,7 +464,30 @@ def test_search_with_no_result_says_so(first_browser, new_user, new_room):
     first_browser.wait_text(".results", "No message holds every one of these words.")
 
 
-# -- names and focus -------------------------------------------------------------------
+# -- phones, names and focus -------------------------------------------------------------------
+
+def test_the_rooms_list_and_an_open_thread_fit_a_phone_screen(first_browser, new_user,
+                                                               new_room, server):
+    alice, bob = new_user(), new_user()
+    room = new_room(alice, bob)
+    parent = post(server, bob, room, "a thread on a phone")
+    reply(server, bob, room, parent, "with a reply")
+    react(server, bob, parent, "👍")
+    overflow = ("return document.documentElement.scrollWidth"
+                " - document.documentElement.clientWidth")
+    first_browser.set_size(390, 844)
+    try:
+        show_rooms(first_browser, alice)
+        first_browser.find("#search-box")
+        assert first_browser.script(overflow) <= 0
+        open_room(first_browser, alice, room)
+        first_browser.click(f"#messages .message[data-id='{oid(parent)}'] .open-thread")
+        first_browser.wait_text("#thread-messages", "with a reply")
+        assert first_browser.script(overflow) <= 0
+        assert first_browser.find("#thread-composer").is_displayed()
+    finally:
+        first_browser.set_size(1280, 900)
+
 
 def test_conversation_controls_all_have_names(first_browser, new_user, new_room, server):
     alice, bob = new_user(), new_user()

@@ -159,7 +159,10 @@ export function messageList({ user, onError, afterDelete, onReply, onOpenThread,
     };
     cancel.addEventListener("click", close);
     editForm.addEventListener("keydown", (event) => {
-      if (event.key === "Escape") close();
+      if (event.key === "Escape") {
+        event.preventDefault();   // the editor's, not the thread panel's around it
+        close();
+      }
     });
     editForm.addEventListener("submit", async (event) => {
       event.preventDefault();
