@@ -78,7 +78,10 @@ def create_user(username: str, email: str, password: str, *, rounds: int,
 def set_password(user: User, password: str, *, rounds: int,
                  keep_token: Token | None = None) -> None:
     """Change a password and revoke every token but ``keep_token``: whoever
-    held the old password loses their sessions."""
+    held the old password loses their sessions. A bot has none (it acts
+    only with tokens: makechat.bots.accounts)."""
+    if getattr(user, "is_bot", False):
+        raise AccountError("A bot has no password; it acts only with tokens.")
     check_password_rules(password)
     user.password = hash_password(password, rounds)
     user.save()

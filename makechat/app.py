@@ -4,6 +4,9 @@ middleware and error handler."""
 import falcon
 
 from makechat import db, errors
+from makechat.bots.incoming import Incoming
+from makechat.bots.outbox import Outbox
+from makechat.bots.webhooks import Webhooks
 from makechat.chat.dms import DirectMessages
 from makechat.chat.messagelog import MessageStore
 from makechat.chat.messaging import Messaging
@@ -14,8 +17,10 @@ from makechat.chat.streams import Streams
 from makechat.chat.watcher import RoomWatcher, WaitQuota
 from makechat.logins import LoginLimiter, TrustedProxies
 from makechat.media import JSON_UTF8, json_handlers
-from makechat.middleware import EnsureIndexes, JSONDiscipline, RequestId
+from makechat.middleware import EnsureIndexes, JSONDiscipline, RequestId, Services
+from makechat.ratelimit import RateLimiter
 from makechat.resources import (
+    bots,
     dms,
     docs,
     events,
@@ -31,13 +36,29 @@ from makechat.resources import (
     tokens,
     users,
     webclient,
+    webhooks,
 )
+from makechat.resources import incoming as incoming_resources
 from makechat.throttle import Throttle
 
 
-def create_app(config):
+def rate_limiter(config):
+    """The app's rate limits (makechat.ratelimit), from the settings."""
+    window = config.post_rate_window
+    return RateLimiter({
+        "post": (config.post_rate_limit, window,
+                 f"posts per {window} seconds with one token"),
+        "hook": (config.incoming_webhook_rate_limit, window,
+                 f"posts per {window} seconds through one webhook"),
+        "search": (config.search_rate_limit, window,
+                   f"searches per {window} seconds with one token"),
+    })
+
+
+def create_app(config, background=False):
     """Return the WSGI app for this config. Connects lazily: nothing touches the
-    database until the first request."""
+    database until the first request. With ``background`` (a server's
+    process, not a test's app) the outbox delivers outgoing webhooks."""
     db.connect(config)
     proxies = TrustedProxies(config.trusted_proxies)
     # A mark learnt within two polls is fresh enough to read up to.
@@ -50,8 +71,9 @@ def create_app(config):
                        body_timeout=config.body_timeout,
                        max_readers=config.max_body_reads_per_address,
                        client_address=proxies.client_address,
-                       event_streams=("/api/events",)),
+                       event_streams=("/api/events",), raw_bodies=("/hooks/",)),
         EnsureIndexes(gate),
+        Services(rate_limiter=rate_limiter(config)),
     ])
     # NOTE: responses only: JSONDiscipline parses request bodies itself.
     app.resp_options.media_handlers.update(json_handlers())
@@ -70,6 +92,9 @@ def create_app(config):
     app.add_route("/api/users/me", users.MeResource(config, throttle))
     app.add_route("/api/users/lookup", users.UserLookupResource())
     app.add_route("/api/users/{user_id}", users.UserResource(config))
+    app.add_route("/api/bots", bots.BotsResource())
+    app.add_route("/api/bots/{bot_id}", bots.BotResource())
+    app.add_route("/api/bots/{bot_id}/tokens", bots.BotTokensResource(config))
 
     # One way: the watcher calls the store (to unstick a dead writer's gap);
     # Messaging tells the watcher about this process's posts.
@@ -97,6 +122,19 @@ def create_app(config):
     app.add_route("/api/messages/{message_id}/reactions/{emoji}",
                   reactions.ReactionResource(Reactions(
                       store, watcher, max_per_user=config.max_reactions_per_user)))
+    incoming = Incoming(store, watcher, config.max_message_length,
+                        config.mention_room_max_members)
+    hooks = Webhooks(config, room_service, store)
+    app.add_route("/api/webhooks/incoming", webhooks.IncomingWebhooksResource(hooks))
+    app.add_route("/api/webhooks/incoming/{hook_id}", webhooks.IncomingWebhookResource(hooks))
+    app.add_route("/api/webhooks/outgoing", webhooks.OutgoingWebhooksResource(hooks))
+    app.add_route("/api/webhooks/outgoing/{hook_id}", webhooks.OutgoingWebhookResource(hooks))
+    app.add_route("/api/webhooks/outgoing/{hook_id}/deliveries",
+                  webhooks.DeliveriesResource(hooks))
+    app.add_route("/api/webhooks/outgoing/{hook_id}/replay", webhooks.ReplayResource(hooks))
+    app.add_route("/hooks/{hook_id}/{secret}", incoming_resources.HookResource(config, incoming))
+    if background and config.webhook_delivery:
+        Outbox(config, store, incoming).start()
     app.add_route("/api/openapi.json", openapi.OpenAPIResource(app))
     app.add_route("/api/health", health.HealthResource(config))
 

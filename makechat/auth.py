@@ -107,7 +107,8 @@ def _free_slot(user_id, limit, now):
 
 
 def issue_token(user: User, name: str, *, max_tokens: int, expires_in: float | None = None,
-                make_room: bool = False) -> tuple[Token, str]:
+                make_room: bool = False, scopes: list[str] | None = None,
+                rooms: list[ObjectId] | None = None) -> tuple[Token, str]:
     """Create a token for a user; return (document, secret). The secret is
     shown to the client once and never stored.
 
@@ -115,7 +116,8 @@ def issue_token(user: User, name: str, *, max_tokens: int, expires_in: float | N
     numbered slots under the unique (owner, slot) index, so parallel
     requests cannot exceed the cap. With ``make_room`` (logging in) the
     least recently used login token is revoked to make room; otherwise a
-    full set raises TooManyTokens."""
+    full set raises TooManyTokens. ``scopes`` and ``rooms`` limit what it
+    may do (makechat.scopes); None is everything."""
     secret = "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(TOKEN_LENGTH))
     now = utcnow()
     expires = now + timedelta(seconds=expires_in) if expires_in else None
@@ -127,7 +129,8 @@ def issue_token(user: User, name: str, *, max_tokens: int, expires_in: float | N
             continue
         token = Token(owner=user.id, name=name, digest=token_digest(secret), slot=slot,
                       created=now, expires=expires, username=user.username,
-                      is_superuser=user.is_superuser)
+                      is_superuser=user.is_superuser, scopes=scopes, rooms=rooms,
+                      is_bot=bool(getattr(user, "is_bot", False)) or None)
         try:
             token.save(force_insert=True)
         except NotUniqueError:
@@ -188,12 +191,24 @@ def token_from_headers(req_get_header: Callable[[str], str | None]) -> str | Non
 class Caller:
     """The user a request acts for, as its token knows them: id, username,
     whether an admin. ``full()`` reads the whole account (its email, its
-    password hash) for the few operations that need it."""
+    password hash) for the few operations that need it.
 
-    __slots__ = ("id", "username", "is_superuser", "is_active", "_full")
+    ``scopes`` and ``rooms`` are what the token may do (None: everything;
+    makechat.scopes); ``is_superuser`` is True only for an admin's token
+    that holds the admin scope, ``is_admin_account`` for any admin's."""
 
-    def __init__(self, user_id, username, is_superuser, full=None):
-        self.id, self.username, self.is_superuser = user_id, username, bool(is_superuser)
+    __slots__ = ("id", "username", "is_superuser", "is_active", "_full", "scopes", "rooms",
+                 "is_bot", "is_admin_account")
+
+    def __init__(self, user_id, username, is_superuser, full=None, scopes=None, rooms=None,
+                 is_bot=False):
+        self.is_admin_account = bool(is_superuser)
+        self.scopes = frozenset(scopes) if scopes is not None else None
+        self.rooms = frozenset(rooms) if rooms is not None else None
+        self.id, self.username = user_id, username
+        self.is_superuser = self.is_admin_account and (self.scopes is None
+                                                       or "admin" in self.scopes)
+        self.is_bot = bool(is_bot)
         self.is_active = True  # a disabled user's tokens are deleted
         self._full = full
 
@@ -230,7 +245,8 @@ def user_for_token(secret: object) -> tuple[Caller, AuthToken] | tuple[None, Non
         return None, None
     token = Token._get_collection().find_one(
         {"digest": token_digest(secret)},
-        {"owner": 1, "expires": 1, "last_used": 1, "username": 1, "is_superuser": 1})
+        {"owner": 1, "expires": 1, "last_used": 1, "username": 1, "is_superuser": 1,
+         "scopes": 1, "rooms": 1, "is_bot": 1})
     if token is None:
         return None, None
     now = utcnow()
@@ -242,10 +258,15 @@ def user_for_token(secret: object) -> tuple[Caller, AuthToken] | tuple[None, Non
         if user is None or not user.is_active:
             return None, None
         Token.objects(id=token["_id"]).update_one(set__username=user.username,
-                                                  set__is_superuser=user.is_superuser)
-        caller = Caller(user.id, user.username, user.is_superuser, full=user)
+                                                  set__is_superuser=user.is_superuser,
+                                                  set__is_bot=user.is_bot or None)
+        caller = Caller(user.id, user.username, user.is_superuser, full=user,
+                        scopes=token.get("scopes"), rooms=token.get("rooms"),
+                        is_bot=user.is_bot)
     else:
-        caller = Caller(token["owner"], token["username"], token.get("is_superuser"))
+        caller = Caller(token["owner"], token["username"], token.get("is_superuser"),
+                        scopes=token.get("scopes"), rooms=token.get("rooms"),
+                        is_bot=token.get("is_bot"))
     last_used = token.get("last_used")
     if last_used is None or now - last_used > LAST_USED_RESOLUTION:
         Token.objects(id=token["_id"]).update_one(set__last_used=now)
@@ -256,5 +277,6 @@ def sync_tokens(user: User) -> None:
     """Bring the user's tokens in line with the account (after a promotion or
     a demotion): requests authenticate from what the token says."""
     Token.objects(owner=user.id).update(set__username=user.username,
-                                        set__is_superuser=user.is_superuser)
+                                        set__is_superuser=user.is_superuser,
+                                        set__is_bot=user.is_bot or None)
     signal_user(user.id)

@@ -4,6 +4,8 @@ Every key is declared once, as a field of ``Config`` with its type, default
 and meaning; ``SETTINGS``, the example file, the docs and the environment
 overrides are all derived from those fields, so a key cannot exist in one
 place and be missing in another.
+
+NOTE: long because every setting is declared here, by design: one place.
 """
 
 import configparser
@@ -110,6 +112,11 @@ class Config:
         200,
         "Longest search query (GET /api/search?q=), in characters.",
         minimum=1, maximum=10000)
+    search_rate_limit: int = setting(
+        30,
+        "Searches (GET /api/search) one token may make per post_rate_window; more get "
+        "429 with Retry-After. On FerretDB each search reads the whole message "
+        "collection. 0: no limit.", minimum=0, maximum=1000000)
     search_max_words: int = setting(
         16,
         "The most search keys one query may hold (a word each; Chinese and Japanese "
@@ -173,6 +180,68 @@ class Config:
         "stored messages and events past which makechat logs a warning at start: "
         "FerretDB reads the whole collection for every query (see the performance "
         "docs); move to MongoDB before then.")
+    post_rate_limit: int = setting(
+        300,
+        "Messages one token (or one incoming webhook's bot, see "
+        "incoming_webhook_rate_limit) may post per post_rate_window; more get 429 with "
+        "Retry-After. Every post's answer says what is left in RateLimit-* headers. "
+        "0: no limit.", minimum=0, maximum=1000000)
+    post_rate_window: int = setting(
+        60,
+        "Seconds of the windows over which posts are counted for post_rate_limit and "
+        "incoming_webhook_rate_limit.", minimum=1, maximum=86400)
+    incoming_webhook_rate_limit: int = setting(
+        60,
+        "Messages one incoming webhook may post per post_rate_window; more get 429. "
+        "0: no limit.", minimum=0, maximum=1000000)
+    max_webhooks_per_room: int = setting(
+        20,
+        "Incoming and outgoing webhooks one room may have, of each kind; more get 409.")
+    webhook_key: str = setting(
+        "",
+        "Secret text (long and random) from which the signing secret of every outgoing "
+        "webhook is derived, so the database holds none. Empty: a key made once and kept "
+        "in the database is used (a copy of the database then suffices to sign); set it "
+        "in production. Changing it changes every webhook's signing secret.")
+    webhooks_allow_http: bool = setting(
+        False,
+        "Allow outgoing webhooks to plain http:// URLs (else https:// only).")
+    webhooks_allow_private: bool = setting(
+        False,
+        "Allow outgoing webhooks to loopback, private, link-local and other non-public "
+        "addresses (a bot on this host or this network). Checked when a webhook is "
+        "registered and again before every delivery.")
+    webhook_timeout: float = setting(
+        10.0,
+        "Seconds an outgoing webhook's receiver has to connect and to answer each read; "
+        "slower counts as a failed attempt.")
+    webhook_retry_base: float = setting(
+        5.0,
+        "Seconds before the first retry of a failed delivery; each later retry waits "
+        "twice as long (with random jitter), up to webhook_retry_max.")
+    webhook_retry_max: float = setting(
+        3600.0,
+        "Longest wait between two attempts at one delivery, in seconds.")
+    webhook_give_up_after: float = setting(
+        259200.0,
+        "Seconds after which a delivery that never succeeded is given up (dead-lettered: "
+        "listed with its attempts, resent only by a replay). 259200 is three days.")
+    webhook_delivery: bool = setting(
+        True,
+        "Deliver outgoing webhooks from this server's processes. Set false on servers "
+        "that should only answer requests, if others deliver (the outbox is in the "
+        "database: any number of servers share it safely).")
+    webhook_poll_interval: float = setting(
+        0.5,
+        "Seconds between the outbox's looks for new events and due deliveries, in every "
+        "server process.")
+    webhook_concurrency: int = setting(
+        8,
+        "Deliveries one server process makes at the same time.", minimum=1, maximum=256)
+    webhook_replay_max: int = setting(
+        1000,
+        "Most events one replay (POST .../replay?from_seq=N) queues again; replay again "
+        "from where it stopped for more.")
     backup_dir: str = setting(
         "~/makechat-backups",
         "Where 'makechat backup' writes archives when -o is not given.")

@@ -65,6 +65,7 @@ def core_error(req, resp, ex, params):
     retry_after = getattr(ex, "retry_after", None)
     if retry_after is not None:
         headers["Retry-After"] = str(int(retry_after))
+    headers.update(getattr(ex, "headers", None) or {})  # RateLimit-* of a 429
     raise falcon.HTTPError(status, title=ex.title, description=ex.description, headers=headers)
 
 

@@ -9,6 +9,7 @@ import uuid
 import falcon
 
 from makechat.bodies import BodyDeadlines, BodyReaders, check_json_value, close_after_response
+from makechat.bots.redact import redact_path
 from makechat.media import loads
 
 log = logging.getLogger("makechat.request")
@@ -34,7 +35,7 @@ class RequestId:
     def process_response(self, req, resp, resource, req_succeeded):
         resp.set_header("X-Request-Id", req.context.request_id)
         elapsed_ms = (time.monotonic() - req.context.started) * 1000
-        log.info("%s %s %s %.1fms", req.method, req.path, resp.status.split(" ")[0]
+        log.info("%s %s %s %.1fms", req.method, redact_path(req.path), resp.status.split(" ")[0]
                  if isinstance(resp.status, str) else resp.status, elapsed_ms,
                  extra={"request_id": req.context.request_id})
         current_request_id.set("-")
@@ -61,8 +62,12 @@ class JSONDiscipline:
     None when there was no body) is left on ``req.context.body``."""
 
     def __init__(self, max_body, max_depth=32, body_timeout=15.0, max_readers=50,
-                 client_address=None, event_streams=()):
+                 client_address=None, event_streams=(), raw_bodies=()):
         self.max_body = max_body
+        # Path prefixes outside /api whose bodies are read with the same
+        # bounds and left as bytes on req.context.raw_body (incoming webhooks
+        # take JSON or a form).
+        self.raw_bodies = tuple(raw_bodies)
         # Paths that may answer text/event-stream instead of JSON.
         self.event_streams = frozenset(event_streams)
         self.max_depth = max_depth
@@ -73,6 +78,9 @@ class JSONDiscipline:
 
     def process_request(self, req, resp):
         req.context.body = None
+        if self.raw_bodies and req.path.startswith(self.raw_bodies):
+            req.context.raw_body = self._read_body(req) if req.method in BODY_METHODS else b""
+            return
         if not req.path.startswith("/api"):
             return
         resp.cache_control = ["no-store"]
@@ -173,3 +181,15 @@ class EnsureIndexes:
     def process_resource(self, req, resp, resource, params):
         if resource is not None and getattr(resource, "uses_database", True):
             self.gate.ensure()
+
+
+class Services:
+    """Put app-wide services on every request's context (the rate limiter,
+    which ``@operation(rate=...)`` charges)."""
+
+    def __init__(self, **services):
+        self.services = services
+
+    def process_request(self, req, resp):
+        for name, service in self.services.items():
+            setattr(req.context, name, service)

@@ -45,12 +45,16 @@ class User(Document):
     # Changes whenever something a user's event streams must notice happens
     # (a membership, a read marker, a revoked token): see signal_user.
     stream_token = StringField()
+    # A bot account (makechat.bots.accounts): no password, tokens only.
+    # ``bot_owner`` is the user who manages it besides the admins.
+    is_bot = BooleanField()
+    bot_owner = ObjectIdField()
 
     meta = {"collection": "users", "auto_create_index": False}
 
     def to_public(self):
         """Return the profile a user or an admin sees (never the hash)."""
-        return {
+        shown = {
             "_id": self.id,
             "username": self.username,
             "email": self.email,
@@ -58,6 +62,7 @@ class User(Document):
             "is_active": self.is_active,
             "created": self.created,
         }
+        return mark_bot(shown, self.is_bot, owner=self.bot_owner)
 
 
 class Token(Document):
@@ -77,6 +82,12 @@ class Token(Document):
     # disabled user's tokens are deleted. Missing on tokens from before 0.3.
     username = StringField()
     is_superuser = BooleanField()
+    #: What the token may do (makechat.scopes): None, as on every token from
+    #: before scopes, is every scope.
+    scopes = ListField(StringField(), default=None)
+    #: The only rooms the token may act in; None is every room.
+    rooms = ListField(ObjectIdField(), default=None)
+    is_bot = BooleanField()
 
     meta = {"collection": "tokens", "auto_create_index": False,
             "indexes": [{"fields": ("owner", "slot"), "unique": True}]}
@@ -88,6 +99,8 @@ class Token(Document):
             "created": self.created,
             "last_used": self.last_used,
             "expires": self.expires,
+            "scopes": self.scopes,
+            "rooms": self.rooms,
         }
 
 
@@ -196,14 +209,16 @@ class Member(Document):
     joined = DateTimeField(default=utcnow)
     joined_seq = IntField()
     version = IntField(default=0)
+    is_bot = BooleanField()  # the member is a bot account
 
     meta = {"collection": "members", "auto_create_index": False,
             "indexes": [{"fields": ("room", "user"), "unique": True},
                         ("user", "room"), ("room", "joined")]}
 
     def to_public(self):
-        return {"_id": self.id, "room": self.room, "user": self.user,
-                "username": self.username, "role": self.role, "joined": self.joined}
+        return mark_bot({"_id": self.id, "room": self.room, "user": self.user,
+                         "username": self.username, "role": self.role, "joined": self.joined},
+                        self.is_bot)
 
 
 class Message(Document):
@@ -229,18 +244,16 @@ class Message(Document):
     data = DictField()
     # "<author id>:<Idempotency-Key>" or a value unique to this document.
     dedupe = StringField(required=True, unique=True)
-    # Conversations (see docs/conversations.rst), each set when it is posted:
+    # Conversations (docs/conversations.rst), set when posted. A reply: the
+    # message replied to as it was ({_id, author, author_username, excerpt,
+    # deleted}) and its thread's first message. Hints, only ever set: it has
+    # replies, it had a reaction once.
     #: The search keys of its text (makechat.words), for the multikey index.
     words = ListField(StringField())
-    # a reply: the message replied to as it was then ({_id, author,
-    # author_username, excerpt, deleted}), and its thread's first message
-    reply_to = DictField()
-    thread = ObjectIdField()
+    reply_to, thread = DictField(), ObjectIdField()
     #: The ids of the members it mentions, and ROOM_MENTION for everyone.
     mentions = ListField(DynamicField())
-    # Hints, only ever set: a message has replies, or had a reaction once.
-    has_replies = BooleanField()
-    has_reactions = BooleanField()
+    has_replies, has_reactions = BooleanField(), BooleanField()
 
     meta = {"collection": "messages", "auto_create_index": False, "strict": False,
             "indexes": [{"fields": ("room", "seq"), "unique": True},
@@ -259,31 +272,23 @@ def signal_user(user_id):
     User.objects(id=user_id).update_one(set__stream_token=secrets.token_hex(8))
 
 
-class Reaction(Document):
-    """One user's reaction to a message with one emoji. The unique (message,
-    user, emoji) index makes adding it twice a no-op and every count exact,
-    whatever the backend (makechat.chat.reactions)."""
-
-    message = ObjectIdField(required=True)
-    room = ObjectIdField(required=True)
-    user = ObjectIdField(required=True)
-    username = StringField(default="")
-    emoji = StringField(required=True)
-    created = DateTimeField(default=utcnow)
-
-    meta = {"collection": "reactions", "auto_create_index": False,
-            "indexes": [{"fields": ("message", "user", "emoji"), "unique": True}, "room"]}
-
-
-#: Message.mentions holds this for an @room mention (everyone in the room).
-ROOM_MENTION = "@room"
+def mark_bot(shown, is_bot, owner=None, **extra):
+    """Add ``is_bot: true`` (and what else is given and set) to a user, a
+    membership or a message that is a bot's; people's stay as they were."""
+    if is_bot:
+        shown["is_bot"] = True
+        if owner is not None:
+            shown["bot_owner"] = owner
+        shown.update({key: value for key, value in extra.items() if value})
+    return shown
 
 
 def message_to_public(message):
     """A stored message (a raw document: the log reads with pymongo) as the
     API shows it. A reply also shows ``reply_to`` and ``thread``; a message
-    that mentions someone ``mentions`` (user ids) and ``mentions_room``."""
-    shown = {
+    that mentions someone ``mentions`` (user ids) and ``mentions_room``; a
+    bot's ``is_bot`` (and its display name and icon, if any)."""
+    shown = mark_bot({
         "_id": message["_id"],
         "room": message["room"],
         "seq": message["seq"],
@@ -292,7 +297,8 @@ def message_to_public(message):
         "text": message.get("text", ""),
         "created": message["created"],
         "edited": message.get("edited"),
-    }
+    }, message.get("bot"), display_name=message.get("display_name"),
+        icon_url=message.get("icon_url"))
     if message.get("reply_to"):
         shown["reply_to"], shown["thread"] = message["reply_to"], message.get("thread")
     mentions = message.get("mentions")
@@ -302,5 +308,10 @@ def message_to_public(message):
     return shown
 
 
+# NOTE: imported here, at the end: makechat.bots.documents and
+# makechat.chat.documents import nothing of makechat, so there is no cycle.
+from makechat.bots.documents import BOT_DOCUMENTS  # noqa: E402
+from makechat.chat.documents import CONVERSATION_DOCUMENTS, ROOM_MENTION  # noqa: E402
+
 ALL_DOCUMENTS = (User, Token, Attempt, KnownAddress, Room, Member, Message, ReadMarker,
-                 Reaction)
+                 *CONVERSATION_DOCUMENTS, *BOT_DOCUMENTS)

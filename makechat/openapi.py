@@ -11,6 +11,9 @@ declarations on its responders.
   path, 413/415/408 from a body, ...) from ``GENERIC_CAUSES`` below.
 
 ``tests/test_openapi.py`` fails when a route's responder has no declaration.
+
+NOTE: long because ``SCHEMAS`` declares the shape of every response here,
+in one place.
 """
 
 import dataclasses
@@ -44,21 +47,39 @@ MESSAGE = {"_id": _ref("ObjectId"), "room": _ref("ObjectId"), "seq": {"type": "i
            "author": {"oneOf": [_ref("ObjectId"), {"type": "null"}]},
            "author_username": {"type": "string"}, "text": {"type": "string"},
            "created": TIME, "edited": {"oneOf": [TIME, {"type": "null"}]}}
+#: ``is_bot``: present, and true, on bots' users, memberships and messages.
+BOT_MARK = {"is_bot": {"const": True, "description": "Present (true) only for a bot."}}
+MESSAGE_BOT = {
+    **BOT_MARK,
+    "display_name": {"type": "string", "description": "A bot message's "
+                     "display name (an incoming webhook's `username`)."},
+    "icon_url": {"type": "string", "description": "A bot message's "
+                 "icon (an incoming webhook's `icon_url`)."}}
+TOKEN_LIMITS = {
+    "scopes": {"oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "null"}],
+               "description": "What the token may do; null: everything."},
+    "rooms": {"oneOf": [{"type": "array", "items": _ref("ObjectId")}, {"type": "null"}],
+              "description": "The only rooms it may act in; null: every room."},
+}
 
 SCHEMAS = {
     "Error": _object({"title": {"type": "string"}, "description": {"type": "string"}}),
     "ObjectId": OBJECT_ID,
     "User": _object({"_id": _ref("ObjectId"), "username": {"type": "string"},
                      "email": {"type": "string"}, "is_superuser": {"type": "boolean"},
-                     "is_active": {"type": "boolean"}, "created": TIME}),
+                     "is_active": {"type": "boolean"}, "created": TIME, **BOT_MARK,
+                     "bot_owner": {**_ref("ObjectId"), "description": "A bot's owner, who "
+                                   "manages it besides the admins."}},
+                    required=["_id", "username", "email", "is_superuser", "is_active",
+                              "created"]),
     "Session": _object({"token": {"type": "string", "pattern": "^[a-z0-9]{32}$"},
                         "token_id": _ref("ObjectId"), "user": _ref("User")}),
     "Token": _object({"_id": _ref("ObjectId"), "name": {"type": "string"}, "created": TIME,
                       "last_used": {"oneOf": [TIME, {"type": "null"}]},
-                      "expires": {"oneOf": [TIME, {"type": "null"}]}}),
+                      "expires": {"oneOf": [TIME, {"type": "null"}]}, **TOKEN_LIMITS}),
     "NewToken": _object({"_id": _ref("ObjectId"), "name": {"type": "string"}, "created": TIME,
                          "last_used": {"oneOf": [TIME, {"type": "null"}]},
-                         "expires": {"oneOf": [TIME, {"type": "null"}]},
+                         "expires": {"oneOf": [TIME, {"type": "null"}]}, **TOKEN_LIMITS,
                          "token": {"type": "string", "pattern": "^[a-z0-9]{32}$"}}),
     "UserName": _object({"_id": _ref("ObjectId"), "username": {"type": "string"}}),
     "Room": _object({"_id": _ref("ObjectId"), "name": {"type": "string"},
@@ -76,9 +97,10 @@ SCHEMAS = {
                               "role"]),
     "Member": _object({"_id": _ref("ObjectId"), "room": _ref("ObjectId"),
                        "user": _ref("ObjectId"), "username": {"type": "string"},
-                       "role": {"enum": ["owner", "member"]}, "joined": TIME}),
-    "Message": _object({**MESSAGE, **MESSAGE_EXTRA}, required=list(MESSAGE)),
-    "SearchResult": _object({**MESSAGE, **MESSAGE_EXTRA, "marked": MARKED},
+                       "role": {"enum": ["owner", "member"]}, "joined": TIME, **BOT_MARK},
+                      required=["_id", "room", "user", "username", "role", "joined"]),
+    "Message": _object({**MESSAGE, **MESSAGE_BOT, **MESSAGE_EXTRA}, required=list(MESSAGE)),
+    "SearchResult": _object({**MESSAGE, **MESSAGE_BOT, **MESSAGE_EXTRA, "marked": MARKED},
                             required=[*MESSAGE, "marked"]),
     "Event": {"type": "object", "required": ["type", "data"], "properties": {
         "seq": {"oneOf": [{"type": "integer"}, {"type": "null"}],
@@ -106,6 +128,37 @@ SCHEMAS = {
                 "required": ["openapi", "info", "paths"]},
 }
 
+_NULLABLE_TIME = {"oneOf": [TIME, {"type": "null"}]}
+_HOOK = {"_id": _ref("ObjectId"), "room": _ref("ObjectId"), "bot": _ref("ObjectId"),
+         "bot_username": {"type": "string"}, "name": {"type": "string"}, "created": TIME,
+         "created_by": {"oneOf": [_ref("ObjectId"), {"type": "null"}]}}
+_INCOMING = {**_HOOK, "last_used": _NULLABLE_TIME}
+_OUTGOING = {**_HOOK, "url": {"type": "string"},
+             "events": {"type": "array", "items": {"type": "string"}},
+             "mentions_only": {"type": "boolean"},
+             "triggers": {"type": "array", "items": {"type": "string"}},
+             "cursor": {"type": "integer", "description": "The room's seq up to which the "
+                        "outbox has queued this webhook's events."}}
+SCHEMAS.update({
+    "IncomingWebhook": _object(_INCOMING),
+    "NewIncomingWebhook": _object({**_INCOMING, "url": {
+        "type": "string", "description": "POST Slack-style payloads here; shown this once."}}),
+    "OutgoingWebhook": _object(_OUTGOING),
+    "NewOutgoingWebhook": _object({**_OUTGOING, "secret": {
+        "type": "string", "pattern": "^whsec_", "description": "The signing secret "
+        "(Standard Webhooks), shown this once."}}),
+    "Delivery": _object({
+        "_id": _ref("ObjectId"), "webhook": _ref("ObjectId"), "seq": {"type": "integer"},
+        "webhook_id": {"type": "string"}, "state": {"enum": ["pending", "delivered", "dead"]},
+        "attempts": {"type": "integer"}, "next_attempt": _NULLABLE_TIME, "since": TIME,
+        "delivered": _NULLABLE_TIME,
+        "last_status": {"oneOf": [{"type": "integer"}, {"type": "null"}]},
+        "last_error": {"oneOf": [{"type": "string"}, {"type": "null"}]},
+        "log": {"type": "array", "items": {"type": "object"}}}),
+    "Replay": _object({"queued": {"type": "integer"}, "from_seq": {"type": "integer"},
+                       "to_seq": {"oneOf": [{"type": "integer"}, {"type": "null"}]},
+                       "next_from_seq": {"oneOf": [{"type": "integer"}, {"type": "null"}]}}),
+})
 
 #: Causes shared by many operations, added where they apply.
 GENERIC_CAUSES = {
@@ -190,10 +243,13 @@ def _statuses(route, doc, params):
     """Each status the operation answers, with its cause: the declared ones,
     then those that its auth, path, method and parameters imply."""
     statuses = dict(doc.responses)
+
     if doc.auth != "none":
         statuses.setdefault(401, GENERIC_CAUSES[401])
     if doc.auth == "admin":
         statuses.setdefault(403, GENERIC_CAUSES[403])
+    if doc.required_scope:
+        statuses.setdefault(403, f"the token lacks the scope `{doc.required_scope}`")
     if route.path_params:
         statuses.setdefault(404, GENERIC_CAUSES[404])
     if route.method in BODY_METHODS:
@@ -207,6 +263,8 @@ def _statuses(route, doc, params):
     statuses.setdefault(406, GENERIC_CAUSES[406])
     if getattr(route.resource, "uses_database", True):
         statuses.setdefault(503, GENERIC_CAUSES[503])
+    if doc.rate:
+        statuses.setdefault(429, "")  # its causes are in the operation's description
     if not any(200 <= status < 300 for status in statuses):
         statuses[200] = "ok"
     return statuses
@@ -225,8 +283,25 @@ def _responses(statuses, doc):
         if status in (429, 503):
             response["headers"] = {"Retry-After": {"description": "Seconds to wait.",
                                                    "schema": {"type": "integer"}}}
+        if doc.rate and (200 <= status < 300 or status == 429):
+            response["headers"] = {**response.get("headers", {}), **_rate_headers()}
         responses[str(status)] = response
     return responses
+
+
+def _rate_note(policy):
+    """What a rate-limited operation says of its limit (429)."""
+    if not policy:
+        return ""
+    from makechat.ratelimit import POLICY_DOCS
+    return (f"Rate-limited: 429 when {POLICY_DOCS[policy]}. Every answer says what is left "
+            "in `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.")
+
+
+def _rate_headers():
+    from makechat.ratelimit import HEADER_DOCS
+    return {name: {"description": text, "schema": {"type": "integer"}}
+            for name, text in HEADER_DOCS.items()}
 
 
 def _parameters(route, params, doc):
@@ -265,9 +340,19 @@ def build_operation(route, doc):
         operation["description"] = description
     if doc.tag:
         operation["tags"] = [doc.tag]
-    operation["security"] = [{"token": []}, {"bearer": []}] if doc.auth != "none" else []
-    # Who may call it, as declared: "none", "token" or "admin".
+    scopes = [doc.required_scope] if doc.required_scope else []
+    operation["security"] = [{"token": scopes}, {"bearer": scopes}] \
+        if doc.auth != "none" else []
+    # Who may call it, as declared: "none", "token" or "admin"; and the scope
+    # a token needs (makechat.scopes), "" for any token.
     operation["x-auth"] = doc.auth
+    if doc.auth != "none":
+        operation["x-scope"] = doc.required_scope
+        operation["description"] = "\n\n".join(filter(None, (
+            operation.get("description"),
+            f"Needs a token with the scope `{doc.required_scope}`." if doc.required_scope
+            else "Any token may call it, whatever its scopes.",
+            _rate_note(doc.rate))))
     parameters = _parameters(route, params, doc)
     if parameters:
         operation["parameters"] = parameters

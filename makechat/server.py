@@ -4,6 +4,7 @@ import logging
 import signal
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
@@ -81,6 +82,19 @@ def leave_interrupts_to_the_arbiter(worker):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+class RedactingLogger(Logger):
+    """gunicorn's logger, with incoming webhooks' secrets hidden in the access
+    log's request line and path."""
+
+    def atoms(self, resp, req, environ, request_time):
+        from makechat.bots.redact import redact_path
+        atoms = super().atoms(resp, req, environ, request_time)
+        for key in ("r", "U"):
+            if isinstance(atoms.get(key), str):
+                atoms[key] = redact_path(atoms[key])
+        return atoms
+
+
 class MakechatServer(BaseApplication):
     """A gunicorn application whose workers each build the app from the config."""
 
@@ -103,6 +117,8 @@ class MakechatServer(BaseApplication):
             "graceful_timeout": int(config.max_wait) + 5,
             "keepalive": 5,
             "accesslog": "-",
+            # SECURITY: incoming webhooks' URLs hold their secret: logged as ***.
+            "logger_class": "makechat.server.RedactingLogger",
             "access_log_format": '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s',
             "errorlog": "-",
             "loglevel": config.log_level,
@@ -125,7 +141,7 @@ class MakechatServer(BaseApplication):
         # NOTE: gunicorn answers requests it cannot parse (414, 431, 400)
         # itself, through this one function, before the app sees them.
         util.write_error = write_json_error
-        return create_app(self.config)
+        return create_app(self.config, background=True)
 
 
 def serve(config):

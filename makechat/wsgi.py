@@ -3,4 +3,4 @@
 from makechat.app import create_app
 from makechat.config import load_config
 
-application = create_app(load_config())
+application = create_app(load_config(), background=True)

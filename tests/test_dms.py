@@ -7,7 +7,7 @@ import webtest
 
 from makechat.app import create_app
 from makechat.models import Member, Room
-from tests.factories import ApiClient
+from tests.factories import ApiClient, limited
 
 
 @pytest.fixture
@@ -176,3 +176,15 @@ def test_concurrent_first_use_through_two_server_processes(config, make_user):
         assert sorted(status for status, people, _ in found if people == key) == \
             [200, 200, 200, 201]
     assert Member.objects.count() == 2 * len(pairs)
+
+
+def test_a_token_limited_to_rooms_opens_none_but_its_own(api, alice, bob, make_user):
+    """A token limited to some rooms makes no conversation (403, nothing
+    made) and reaches an existing one only if it is among its rooms."""
+    carol = make_user("carol")
+    existing = open_dm(api, alice, bob).json["_id"]["$oid"]
+    client = limited(api, alice, [existing])
+    assert client.post("/api/dms", {"user": str(bob.id)}).status_int == 200
+    resp = client.post("/api/dms", {"user": str(carol.id)})
+    assert resp.status_int == 403 and resp.json["title"] == "Outside the token's rooms"
+    assert Room.objects.count() == 1

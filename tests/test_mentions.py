@@ -6,7 +6,7 @@ import webtest
 
 from makechat.app import create_app
 from makechat.chat.mentions import mentioned_names
-from tests.factories import ApiClient
+from tests.factories import ApiClient, limited
 
 
 @pytest.fixture
@@ -147,3 +147,26 @@ def test_the_author_gets_no_mention_event(api, alice, room):
     post(api, alice, room, "@room hello")
     page = api.as_user(alice).get("/api/events", params={"cursor": cursor}).json
     assert [event["type"] for event in page["events"]] == ["message"]
+
+
+def test_an_outsider_named_in_a_closed_room_learns_nothing(api, admin, alice, make_user):
+    """@carol (and @room) in a closed room carol is not in: no mention, no
+    event, no trace of the room, even after she joins another room."""
+    carol = make_user("carol")
+    closed = api.as_user(admin).post("/api/rooms", {"name": "secret", "is_open": False,
+                                                    "is_visible": False}).json["_id"]["$oid"]
+    cursor = api.as_user(carol).get("/api/events").json["cursor"]
+    post(api, admin, closed, "@carol @room the secret plan")
+    assert mentions(api, carol).json == []
+    page = api.as_user(carol).get("/api/events", params={"cursor": cursor}).json
+    assert page["events"] == [] and closed not in str(page)
+    assert closed not in api.as_user(carol).get("/api/rooms").text
+
+
+def test_a_token_limited_to_rooms_lists_only_their_mentions(api, admin, alice, bob, room):
+    other = api.as_user(admin).post("/api/rooms", {"name": "room2"}).json["_id"]["$oid"]
+    api.as_user(bob).post("/api/members", {"room": other})
+    post(api, alice, room, "@bob here")
+    post(api, admin, other, "@bob there")
+    resp = limited(api, bob, [room]).get("/api/mentions")
+    assert [m["text"] for m in resp.json] == ["@bob here"]

@@ -467,7 +467,7 @@ def test_history_in_a_quiet_room_reads_its_mark_too(config, bob, admin, commands
 
 
 def test_post_takes_five_commands(config, bob, admin, commands):
-    app = _busy_app(config)
+    app = _busy_app(config.replace(post_rate_limit=0))
     headers = {"X-Auth-Token": bob.secret, "Accept": "application/json"}
     room = app.post_json("/api/rooms", {"name": "posting"},
                          headers={"X-Auth-Token": admin.secret}).json["_id"]["$oid"]
@@ -477,6 +477,20 @@ def test_post_takes_five_commands(config, bob, admin, commands):
     # token, membership, the seq ($inc), the message, the commit of the mark
     assert _sent(commands) == ["find", "find", "findAndModify", "insert", "findAndModify"], \
         commands
+
+
+def test_a_rate_limited_post_takes_one_more_command(config, bob, admin, commands):
+    app = _busy_app(config.replace(post_rate_window=86400))  # no window ends in the test
+    headers = {"X-Auth-Token": bob.secret, "Accept": "application/json"}
+    room = app.post_json("/api/rooms", {"name": "posting"},
+                         headers={"X-Auth-Token": admin.secret}).json["_id"]["$oid"]
+    app.post_json("/api/members", {"room": room}, headers=headers)
+    app.post_json("/api/messages", {"room": room, "text": "first"}, headers=headers)
+    commands.clear()
+    app.post_json("/api/messages", {"room": room, "text": "counted"}, headers=headers)
+    # token, the rate limit's slot, membership, seq, message, mark
+    assert _sent(commands) == ["find", "insert", "find", "findAndModify", "insert",
+                               "findAndModify"], commands
 
 
 def test_waiting_request_is_admitted_in_three_commands(config, bob, admin, commands):

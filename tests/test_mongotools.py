@@ -21,6 +21,8 @@ from bson import json_util
 from makechat import backup, db
 from makechat.cli import Env, run
 from tests.dumps import drop_all, index_names, snapshot
+from tests.receiver import Receiver
+from tests.test_outbox import FAST, World, make_outbox
 
 # `pytest -m "not slow"` leaves these out: they run MongoDB's Database Tools.
 pytestmark = pytest.mark.slow
@@ -78,7 +80,7 @@ def env(config):
 
 
 @pytest.fixture
-def chat(api, make_user):
+def chat(api, make_user, config):
     """A room made through the API: members, unicode messages (one edited,
     one deleted), a failed login; every one of makechat's collections holds
     documents."""
@@ -97,10 +99,26 @@ def chat(api, make_user):
     # ... and one that works, so the address is remembered (login_addresses)
     assert api.post("/api/login", {"username": "zoe",
                                    "password": zoe.plain_password}).status_int == 200
+    bots(config, admin, room_id)
     shown = api.as_user(zoe).get("/api/messages", params={"room": room_id, "limit": 200}).json
     events = api.as_user(zoe).get(f"/api/rooms/{room_id}/events",
                                   params={"after": 0, "limit": 200}).json
     return {"admin": admin, "zoe": zoe, "room": room_id, "shown": shown, "events": events}
+
+
+def bots(config, admin, room_id):
+    """A bot with an incoming webhook that posted, and an outgoing webhook
+    delivered once to a receiver on loopback (webhooks, deliveries, attempts
+    and the server's signing key)."""
+    world = World(config.replace(**FAST), admin)
+    world.room = room_id
+    hook = world.call("POST", "/api/webhooks/incoming",
+                      {"room": room_id, "bot": world.bot, "name": "ci"}, status=201).json
+    assert world.app.post_json(hook["url"], {"text": "build passed"}).status_int == 200
+    with Receiver() as receiver:
+        world.hook(receiver.url)
+        world.post("ship it")
+        assert make_outbox(world.config).run_once() == 1
 
 
 def makechats(database):
@@ -142,8 +160,9 @@ def test_restore_of_mongodump_returns_every_document_and_serves_them(
     assert zoe.get(f"/api/rooms/{chat['room']}/events",
                    params={"after": 0, "limit": 200}).json == chat["events"]
     posted = zoe.post("/api/messages", {"room": chat["room"], "text": "after the move"})
-    # The log goes on where it stopped: 2 joins, 120 messages, an edit, a deletion.
-    assert posted.status_int == 201 and posted.json["seq"] == chat["events"]["cursor"] + 1 == 125
+    # The log goes on where it stopped: 2 joins, 120 messages, an edit, a
+    # deletion, the bot joining, its post and one more.
+    assert posted.status_int == 201 and posted.json["seq"] == chat["events"]["cursor"] + 1 == 128
 
 
 def test_restore_of_mongodump_skips_other_applications_collections(
@@ -154,7 +173,7 @@ def test_restore_of_mongodump_skips_other_applications_collections(
     assert run(["restore", str(path)], env) == 0
     assert "not makechat's: evilcoll" in env.stderr.getvalue()
     assert "evilcoll" not in raw_db.list_collection_names()
-    assert raw_db.users.count_documents({}) == 2
+    assert raw_db.users.count_documents({}) == 3  # admin, zoe and the bot
 
 
 def backup_folder(env, tmp_path):

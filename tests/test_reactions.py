@@ -7,10 +7,10 @@ import pytest
 import webtest
 
 from makechat.app import create_app
+from makechat.chat.documents import Reaction
 from makechat.chat.reactions import check_emoji
 from makechat.exceptions import Invalid
-from makechat.models import Reaction
-from tests.factories import ApiClient
+from tests.factories import ApiClient, limited
 
 THUMBS = "\U0001f44d"
 PARTY = "\U0001f389"
@@ -193,4 +193,13 @@ def test_concurrent_emoji_of_one_user_never_pass_the_cap(config, admin, bob, roo
 def test_deleting_a_room_deletes_its_reactions(api, admin, bob, room, message):
     react(api, bob, message)
     api.as_user(admin).delete(f"/api/rooms/{room}")
+    assert Reaction.objects.count() == 0
+
+
+def test_a_token_limited_to_other_rooms_cannot_react(api, admin, bob, room, message):
+    other = api.as_user(admin).post("/api/rooms", {"name": "room2"}).json["_id"]["$oid"]
+    api.as_user(bob).post("/api/members", {"room": other})
+    client = limited(api, bob, [other])
+    assert client.put(path(message, THUMBS)).status_int == 403
+    assert client.delete(path(message, THUMBS)).status_int == 403
     assert Reaction.objects.count() == 0

@@ -9,7 +9,7 @@ from makechat import cli
 from makechat.app import create_app
 from makechat.cli import Env
 from makechat.models import Message
-from tests.factories import ApiClient
+from tests.factories import ApiClient, limited
 
 
 @pytest.fixture
@@ -55,6 +55,15 @@ def test_never_searches_a_room_the_caller_is_not_in(api, admin, bob, rooms):
     post(api, admin, rooms["ops"], "deploy")
     assert texts(search(api, bob, q="deploy")) == ["deploy"]
     assert texts(search(api, bob, q="hunter2")) == []
+
+
+def test_a_room_left_is_no_longer_searched(api, admin, bob, rooms):
+    post(api, admin, rooms["dev"], "deploy plan")
+    mine = [m for m in api.as_user(bob).get("/api/members", params={"room": rooms["dev"]}).json
+            if m["username"] == "bob"][0]
+    assert api.as_user(bob).delete(f"/api/members/{mine['_id']['$oid']}").status_int == 204
+    assert texts(search(api, bob, q="deploy")) == []
+    assert search(api, bob, q="deploy", room=rooms["dev"]).status_int == 404
 
 
 def test_admins_search_only_their_own_rooms_too(api, admin, make_user, rooms):
@@ -130,6 +139,15 @@ def test_the_query_limits_are_settings(config, bob, rooms):
     assert resp.status_int == 400 and "search_max_query_length" in resp.json["description"]
 
 
+def test_searches_are_rate_limited_per_token(config, bob, rooms):
+    api = ApiClient(webtest.TestApp(create_app(config.replace(search_rate_limit=2,
+                                                              post_rate_window=86400))))
+    answers = [search(api, bob, q="deploy") for _ in range(3)]
+    assert [answer.status_int for answer in answers] == [200, 200, 429]
+    assert answers[0].headers["RateLimit-Remaining"] == "1"
+    assert answers[2].json["title"] == "Rate limit reached" and answers[2].headers["Retry-After"]
+
+
 def test_a_malformed_room_or_cursor_is_400(api, bob, rooms):
     assert search(api, bob, q="x", room="nope").status_int == 400
     assert search(api, bob, q="x", before="nope").status_int == 400
@@ -154,3 +172,12 @@ def test_search_index_all_recomputes_every_message(config, api, admin, bob, room
     assert cli.run(["search-index", "--all"], env) == 0
     assert texts(search(api, bob, q="kept")) == ["kept"]
     assert texts(search(api, bob, q="stale")) == []
+
+
+def test_a_token_limited_to_rooms_searches_only_those(api, admin, bob, rooms):
+    post(api, admin, rooms["ops"], "deploy ops")
+    post(api, admin, rooms["dev"], "deploy dev")
+    client = limited(api, bob, [rooms["ops"]])
+    assert texts(client.get("/api/search", params={"q": "deploy"})) == ["deploy ops"]
+    resp = client.get("/api/search", params={"q": "deploy", "room": rooms["dev"]})
+    assert resp.status_int == 403 and resp.json["title"] == "Outside the token's rooms"

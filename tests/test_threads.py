@@ -1,5 +1,7 @@
 """Replies and threads: reply_to on POST /api/messages, ?thread= on GET."""
 
+import threading
+
 import pytest
 
 from makechat.chat.threads import EXCERPT_LENGTH, excerpt
@@ -167,3 +169,23 @@ def test_a_non_member_reads_no_thread(api, admin, bob, make_user):
         resp = api.as_user(make_user()).get("/api/messages", params={
             "room": other, "thread": parent["_id"]["$oid"]})
         assert resp.status_int == status and "secret" not in resp.text
+
+
+def test_concurrent_replies_are_counted_exactly(api, admin, bob, room):
+    parent = post(api, admin, room, "vote here")
+    barrier = threading.Barrier(10)
+
+    def go(number):
+        barrier.wait()
+        post(api, bob if number % 2 else admin, room, f"vote {number}", reply_to=parent)
+
+    workers = [threading.Thread(target=go, args=(number,)) for number in range(10)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    shown = api.as_user(bob).get(f"/api/messages/{parent['_id']['$oid']}").json
+    assert shown["reply_count"] == 10
+    thread = listing(api, bob, room, thread=parent["_id"]["$oid"], limit=50).json
+    assert len(thread) == 11
+    assert shown["last_reply_at"] == max(reply["created"] for reply in thread[1:])

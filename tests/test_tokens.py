@@ -12,7 +12,8 @@ def test_list_tokens_never_shows_secret(api, make_user):
     resp = api.as_user(user).get("/api/tokens")
     assert resp.status_int == 200
     assert len(resp.json) == 1
-    assert set(resp.json[0]) == {"_id", "name", "created", "last_used", "expires"}
+    assert set(resp.json[0]) == {"_id", "name", "created", "last_used", "expires", "scopes",
+                                 "rooms"}
     assert user.secret not in resp.text
 
 
@@ -20,7 +21,8 @@ def test_create_token_shows_secret_once(api, make_user):
     client = api.as_user(make_user())
     resp = client.post("/api/tokens", {"name": "notifier"})
     assert resp.status_int == 201
-    assert set(resp.json) == {"_id", "name", "token", "created", "last_used", "expires"}
+    assert set(resp.json) == {"_id", "name", "token", "created", "last_used", "expires",
+                              "scopes", "rooms"}
     assert resp.json["expires"] is None
     assert re.fullmatch(r"[a-z0-9]{32}", resp.json["token"])
     assert resp.json["token"] not in client.get("/api/tokens").text

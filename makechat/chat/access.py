@@ -10,6 +10,7 @@ from bson import ObjectId
 
 from makechat.exceptions import Forbidden, no_such
 from makechat.models import Member, Room
+from makechat.scopes import check_room
 
 ROLES = ("owner", "member")
 
@@ -24,7 +25,10 @@ def visible_room(user, room_id):
     room, else raise NotFound.
 
     A room is seen by its members, by admins (but a direct conversation
-    only by its members), and (if is_visible) by every signed-in user."""
+    only by its members), and (if is_visible) by every signed-in user. A
+    token limited to other rooms is refused first (makechat.scopes.check_room),
+    whether the room exists or not."""
+    check_room(user, room_id)
     room = Room.objects(id=room_id).first() if room_id is not None else None
     if room is None:
         raise no_such("room")
@@ -47,6 +51,7 @@ def member_room(user, room_id, action="read or post messages in"):
     PERF: the membership alone answers for a member (one read; the room is
     then a RoomRef with its id); only a non-member costs the room's read,
     to tell 403 (a room they may see) from 404."""
+    check_room(user, room_id)
     if room_id is not None:
         found = Member._get_collection().find_one({"room": room_id, "user": user.id})
         if found is not None:
@@ -82,5 +87,13 @@ def may_see_members(user, room, member):
 
 
 def room_ids_of(user):
-    """Return the ids of the rooms the user belongs to."""
-    return [member.room for member in Member.objects(user=user.id).only("room")]
+    """Return the ids of the rooms the user belongs to (those of them its
+    token may reach)."""
+    return [member.room for member in Member.objects(user=user.id).only("room")
+            if within_token(user, member.room)]
+
+
+def within_token(user, room_id):
+    """Whether the caller's token may reach the room (makechat.scopes)."""
+    rooms = getattr(user, "rooms", None)
+    return rooms is None or room_id in rooms

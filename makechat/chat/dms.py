@@ -16,8 +16,10 @@ in. ``allow_dms = false`` stops new ones; those that exist stay readable.
 from bson import ObjectId
 from mongoengine.errors import NotUniqueError
 
+from makechat.chat.access import within_token
 from makechat.exceptions import Forbidden, Invalid, no_such
 from makechat.models import PENDING, Member, Room, User
+from makechat.scopes import OutsideRooms
 
 #: The name_key of a direct conversation starts with this: no room name's
 #: skeleton can (names hold no control characters).
@@ -54,6 +56,9 @@ class DirectMessages:
         people.insert(0, user)
         key = dm_key(person.id for person in people)
         room, created = Room.objects(name_key=key).first(), False
+        if not within_token(user, room.id if room is not None else None):
+            # SECURITY: a token limited to rooms makes none, nor reaches others.
+            raise OutsideRooms()
         if room is None:
             room = Room(name=", ".join(sorted(person.username for person in people)),
                         name_key=key, is_open=False, is_visible=False, is_dm=True,

@@ -19,7 +19,7 @@ import re
 
 from bson import ObjectId
 
-from makechat.chat.access import can_manage
+from makechat.chat.access import can_manage, within_token
 from makechat.chat.events import IS_MESSAGE, MESSAGE
 from makechat.exceptions import Forbidden
 from makechat.models import PENDING, ROOM_MENTION, Member, Message, User
@@ -45,19 +45,22 @@ def mentioned_names(text: str) -> set[str]:
     return names
 
 
-def mention_fields(user, room_id: ObjectId, member, text: str, room_max_members: int) -> dict:
+def mention_fields(user, room_id: ObjectId, member, text: str, room_max_members: int,
+                   strict: bool = True) -> dict:
     """The ``mentions`` of a new message by ``user`` (whose membership is
-    ``member``); Forbidden for an @room they may not use."""
+    ``member``); Forbidden for an @room they may not use (not ``strict``:
+    that @room mentions nobody)."""
     names = mentioned_names(text)
     if not names:
         return {}
     mentions: list = []
     if "room" in names:
-        if not can_manage(user, member) and \
-                Member.objects(room=room_id).count() > room_max_members:
+        if can_manage(user, member) or \
+                Member.objects(room=room_id).count() <= room_max_members:
+            mentions.append(ROOM_MENTION)
+        elif strict:
             raise Forbidden(f"Only the room's owners may mention @room in a room of more "
                             f"than {room_max_members} members.", title="Mention not allowed")
-        mentions.append(ROOM_MENTION)
     named = [found["_id"] for found in User._get_collection().find(
         {"username_key": {"$in": sorted(names - {"room"})}}, {"_id": 1})]
     if named:
@@ -94,12 +97,13 @@ def _mentioning(user) -> dict:
 
 
 def list_mentions(user, before: ObjectId | None, limit: int) -> tuple[list, ObjectId | None]:
-    """The messages that mention the caller in the rooms they belong to,
-    newest first: (up to ``limit`` stored messages, the cursor of the next
+    """The messages that mention the caller in the rooms they belong to (and
+    their token may reach), newest first: (up to ``limit`` stored messages, the cursor of the next
     page or None). @room mentions from before the caller joined a room are
     not theirs."""
     joined = {member["room"]: member.get("joined_seq") for member in
-              Member._get_collection().find({"user": user.id}, {"room": 1, "joined_seq": 1})}
+              Member._get_collection().find({"user": user.id}, {"room": 1, "joined_seq": 1})
+              if within_token(user, member["room"])}  # SECURITY: a token's rooms only
     if not joined:
         return [], None
     query = {**_mentioning(user), "room": {"$in": list(joined)}}

@@ -112,6 +112,8 @@ class MessageStore:
         dedupe = f"{author.id}:{idempotency_key}" if idempotency_key else None
         fields = {"type": MESSAGE, "author": author.id, "author_username": author.username,
                   "text": text, "edited": None, "deleted": False, "edit_seq": 0, **(extra or {})}
+        if getattr(author, "is_bot", False):
+            fields["bot"] = True  # shown as is_bot (makechat.models.message_to_public)
         posted = self.append(room_id, fields, dedupe)
         if posted.replayed:
             self._replay(posted.message, room_id, text)

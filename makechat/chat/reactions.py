@@ -30,10 +30,11 @@ from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
 from makechat.chat.access import visible_room
+from makechat.chat.documents import Reaction
 from makechat.chat.events import IS_MESSAGE, REACTION_ADDED, REACTION_REMOVED
 from makechat.exceptions import Conflict, Invalid, NotFound, no_such
 from makechat.ids import parse_id
-from makechat.models import Message, Reaction, utcnow
+from makechat.models import Message, utcnow
 
 MAX_CODE_POINTS = 16
 EMOJI_RULE = (f"1 to {MAX_CODE_POINTS} code points of one emoji (pictographs, flags, "

@@ -29,11 +29,12 @@ from makechat.chat.access import (
     room_ids_of,
     visible_room,
 )
+from makechat.chat.documents import Reaction
 from makechat.chat.events import MEMBER_JOINED, MEMBER_LEFT, MEMBER_ROLE, ROOM_UPDATED
 from makechat.chat.roomlist import rooms_to_public
 from makechat.db import is_duplicate_key
 from makechat.exceptions import Conflict, Forbidden, Invalid, NotFound, no_such
-from makechat.models import PENDING, Member, Message, Reaction, ReadMarker, Room, User, signal_user
+from makechat.models import PENDING, Member, Message, ReadMarker, Room, User, signal_user
 from makechat.names import normalize_name, skeleton
 from makechat.paging import Page, page_by_id
 
@@ -85,6 +86,8 @@ class Rooms:
             rooms = rooms.filter(Q(is_visible=True) | Q(id__in=room_ids_of(user)))
         else:  # SECURITY: others' direct conversations are theirs alone
             rooms = rooms.filter(Q(is_dm__ne=True) | Q(id__in=room_ids_of(user)))
+        if getattr(user, "rooms", None) is not None:
+            rooms = rooms.filter(id__in=list(user.rooms))  # a token limited to some rooms
         page = page_by_id(rooms, after, limit)
         return Page(rooms_to_public(page.items, user, self.read_state), page.next_after)
 
@@ -155,7 +158,7 @@ class Rooms:
         unique (room, user) index makes a second join return the first
         membership, and a membership whose event is missing gets it now."""
         member = Member(room=room.id, user=target.id, username=target.username, role=role,
-                        joined_seq=PENDING)
+                        joined_seq=PENDING, is_bot=bool(getattr(target, "is_bot", False)) or None)
         try:
             member.save(force_insert=True)
             created = True

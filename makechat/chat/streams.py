@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from bson import ObjectId
 
+from makechat.chat.access import within_token
 from makechat.chat.events import MEMBER_LEFT, event_to_public
 from makechat.chat.mentions import mention_event
 from makechat.exceptions import Invalid
@@ -105,7 +106,8 @@ class Streams:
     @staticmethod
     def _memberships(user):
         return {member.room: member for member in
-                Member.objects(user=user.id).only("room", "joined_seq")}
+                Member.objects(user=user.id).only("room", "joined_seq")
+                if within_token(user, member.room)}
 
     def _marks(self, room_ids):
         """Each existing room's mark, walked forward: the committed_seq stored

@@ -11,7 +11,8 @@ replies or reactions (the hints on the messages say so).
 """
 
 from makechat.chat import reactions, threads
-from makechat.models import Message, Reaction, message_to_public
+from makechat.chat.documents import Reaction
+from makechat.models import Message, message_to_public
 
 
 def present(user, documents: list[dict]) -> list[dict]:

@@ -7,7 +7,8 @@ pymongo nor the app before gunicorn's gevent workers patch the standard
 library.
 
 One module per group of verbs, each adding its own to the parser:
-``users`` (``makechat user ...``), ``serve``, ``backups`` (``backup`` and
+``users`` (``makechat user ...``), ``bots`` (``makechat bot ...`` and
+``makechat token ...``), ``serve``, ``backups`` (``backup`` and
 ``restore``), ``search`` (``search-index``); ``common`` holds what they
 share. This module builds the parser from them and runs a command (the
 ``makechat`` and ``backup`` console scripts are ``main`` and
@@ -18,7 +19,7 @@ import argparse
 import sys
 
 from makechat import __version__
-from makechat.cli import backups, search, serve, users
+from makechat.cli import backups, bots, search, serve, users
 from makechat.cli.backups import add_backup_arguments as add_backup_arguments
 from makechat.cli.backups import cmd_backup
 from makechat.cli.common import CommandError as CommandError
@@ -35,9 +36,10 @@ def build_parser():
         epilog="example: makechat user create -u alice -p 's3cret-pass' -e alice@example.com")
     parser.add_argument("--version", action="version", version=f"makechat {__version__}")
     commands = parser.add_subparsers(dest="command",
-                                     metavar="{user,serve,backup,restore,search-index}")
+                                     metavar="{user,bot,token,serve,backup,restore,search-index}")
     commands.required = True
     users.add_commands(commands)
+    bots.add_commands(commands)
     serve.add_command(commands)
     backups.add_commands(commands)
     search.add_command(commands)

@@ -37,7 +37,7 @@ class DMsResource:
                     "starts it and however often: a closed, invisible room, named after the "
                     "others in your room list (`dm: true`), whose members cannot be changed "
                     "and which nobody can rename. Post in it with POST /api/messages.",
-        tag="rooms")
+        tag="rooms", scope="rooms:write")
     def on_post(self, req, resp):
         """Return (making it on first use) the caller's conversation with these users."""
         body = req.context.body

@@ -61,7 +61,7 @@ class EventsResource:
                     "nothing is lost or repeated. Joining a room adds it to the stream, "
                     "leaving it ends it there (`stream.removed`); your read markers come as "
                     "`read` events.",
-        tag="events")
+        tag="events", scope="messages:read")
     def on_get(self, req, resp):
         """Stream (or long-poll) the events of all the caller's rooms."""
         user, query = req.context.user, req.context.query
@@ -189,7 +189,7 @@ class RoomEventsResource:
                    404: "no such room, or an invisible room you are not in",
                    429: "you already hold `max_waiting_per_user` waiting requests in this "
                         "process"},
-        schemas={200: "RoomEventPage"}, tag="events")
+        schemas={200: "RoomEventPage"}, tag="events", scope="messages:read")
     def on_get(self, req, resp, room_id):
         """List (or wait for) a room's events after a seq, to its members."""
         query = req.context.query
@@ -212,7 +212,7 @@ class ReadResource:
                    400: "'seq' is missing, not a seq, or beyond the room's latest event",
                    403: "you are not a member of the room",
                    404: "no such room, or an invisible room you are not in"},
-        schemas={200: "ReadState"}, tag="events")
+        schemas={200: "ReadState"}, tag="events", scope="messages:read")
     def on_put(self, req, resp, room_id):
         """Move the caller's read marker in a room forward."""
         resp.media = self.read_state.mark_read(req.context.user, parse_id(room_id),

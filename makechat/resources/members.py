@@ -30,7 +30,7 @@ class MembersResource:
                    400: "'room' is missing, or 'limit' or 'after' is malformed",
                    403: "the room is closed and you are not a member of it (nor an admin)",
                    404: "no such room, or an invisible room you are not in"},
-        schemas={200: "Member[]"}, response_headers=LINK, tag="members")
+        schemas={200: "Member[]"}, response_headers=LINK, tag="members", scope="rooms:read")
     def on_get(self, req, resp):
         """List a room's members (to its members and admins, and to anyone who
         may join it: an open room's members are no secret)."""
@@ -52,7 +52,7 @@ class MembersResource:
         description="With only `room`, you join it. With `user` (an id) or `username` (and "
                     "optionally `role`), an owner of the room or an admin adds that user; "
                     "adding an existing member returns the membership with 200.",
-        tag="members")
+        tag="members", scope="rooms:write")
     def on_post(self, req, resp):
         """Join an open room, or (owner/admin) add someone to any room, by
         user id or by username."""
@@ -71,7 +71,7 @@ class MemberResource:
 
     @operation("One membership (the room's members and admins)",
                responses={200: "the membership", 404: ELSEWHERE}, schemas={200: "Member"},
-               tag="members")
+               tag="members", scope="rooms:read")
     def on_get(self, req, resp, member_id):
         """Return one membership (to the room's members and admins)."""
         resp.media = self.rooms.get_member(req.context.user, parse_id(member_id))
@@ -82,7 +82,7 @@ class MemberResource:
                    403: NOT_MANAGER, 404: ELSEWHERE,
                    409: "the room's last owner cannot be demoted; promote another member "
                         "first"},
-        schemas={200: "Member"}, tag="members")
+        schemas={200: "Member"}, tag="members", scope="rooms:write")
     def on_patch(self, req, resp, member_id):
         """Change a member's role (owner or admin)."""
         resp.media = self.rooms.change_role(req.context.user, parse_id(member_id),
@@ -94,7 +94,7 @@ class MemberResource:
                         "owner",
                    403: "it is someone else's membership and you are neither an owner nor "
                         "an admin",
-                   404: ELSEWHERE}, tag="members")
+                   404: ELSEWHERE}, tag="members", scope="rooms:write")
     def on_delete(self, req, resp, member_id):
         """Leave a room (yourself) or remove a member (owner or admin)."""
         self.rooms.remove_member(req.context.user, parse_id(member_id))

@@ -14,7 +14,7 @@ class MentionsResource:
         description="Across every room you belong to (and only those); `@room` counts from "
                     "when you joined. When there is more, `Link` names the next (older) "
                     "page.",
-        tag="messages")
+        tag="messages", scope="messages:read")
     def on_get(self, req, resp):
         """List the messages that mention the caller, newest first."""
         user, query = req.context.user, req.context.query

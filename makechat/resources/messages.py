@@ -85,7 +85,7 @@ class MessagesResource:
                           "Idempotent-Replayed": {"description": "`true` when the response "
                                                   "replays an earlier post.",
                                                   "schema": {"type": "string"}}},
-        tag="messages")
+        tag="messages", scope="messages:write", rate="post")
     def on_post(self, req, resp):
         """Post a message in a room the caller belongs to."""
         body = req.context.body
@@ -116,7 +116,7 @@ class MessagesResource:
                     "`wait` seconds pass (an empty list): a long poll. When there is more, "
                     "`Link` names the next page: older messages (`before`) for history, "
                     "newer ones (`after`) after a cursor.",
-        response_headers=LINK, tag="messages")
+        response_headers=LINK, tag="messages", scope="messages:read")
     def on_get(self, req, resp):
         """List a room's messages, oldest first: the latest, before or after a
         cursor, optionally waiting for new ones."""
@@ -138,7 +138,7 @@ class MessageResource:
 
     @operation("One message (the room's members)",
                responses={200: "the message", 404: "no such message in a room of yours"},
-               schemas={200: "Message"}, tag="messages")
+               schemas={200: "Message"}, tag="messages", scope="messages:read")
     def on_get(self, req, resp, message_id):
         """Return one message (to the room's members)."""
         resp.media = self.messaging.get(req.context.user, message_id)
@@ -148,7 +148,7 @@ class MessageResource:
         responses={200: "edited; `edited` holds the time",
                    400: "'text' is missing or breaks its rule",
                    403: "it is not your message", 404: ELSEWHERE},
-        schemas={200: "Message"}, tag="messages")
+        schemas={200: "Message"}, tag="messages", scope="messages:write")
     def on_patch(self, req, resp, message_id):
         """Edit one's own message, while a member of its room."""
         resp.media = self.messaging.edit(req.context.user, message_id, req.context.body["text"])
@@ -157,7 +157,7 @@ class MessageResource:
         "Delete a message (its author, an owner of the room, or an admin)",
         responses={204: "deleted",
                    403: "not your message, and you are neither an owner nor an admin",
-                   404: ELSEWHERE}, tag="messages")
+                   404: ELSEWHERE}, tag="messages", scope="messages:write")
     def on_delete(self, req, resp, message_id):
         """Delete a message (its author while a member, the room's owner, or an admin)."""
         self.messaging.delete(req.context.user, message_id)

@@ -21,6 +21,7 @@ import falcon
 from makechat.hooks import require_admin, require_token
 from makechat.ids import parse_id
 from makechat.paging import DEFAULT_LIMIT, MAX_LIMIT
+from makechat.scopes import SCOPES, check_scope
 from makechat.validation import validate
 
 #: An id in a path or query string: 24 hex digits, or ``{"$oid": "..."}`` as text.
@@ -142,6 +143,16 @@ class Operation:
     tag: str = ""
     #: {name: (schema, description)} of path parameters that are not ids.
     path: dict = dataclasses.field(default_factory=dict)
+    #: The scope a token needs (makechat.scopes); "" for any token. An
+    #: "admin" operation needs "admin" unless it says otherwise.
+    scope: str = ""
+    #: The rate limit charged per token before the responder runs
+    #: (makechat.ratelimit; "" for none), announced in RateLimit-* headers.
+    rate: str = ""
+
+    @property
+    def required_scope(self):
+        return self.scope or ("admin" if self.auth == "admin" else "")
 
     def body_schema(self, resource):
         if isinstance(self.body, str):
@@ -161,14 +172,19 @@ def operation(summary, **declared):
     spec = Operation(summary, **declared)
     if spec.auth not in ("none", "token", "admin"):
         raise ValueError(f"auth must be 'none', 'token' or 'admin', not {spec.auth!r}")
+    if spec.scope and spec.scope not in SCOPES:
+        raise ValueError(f"unknown scope {spec.scope!r}")
 
     def decorate(responder):
         @functools.wraps(responder)
         def run(resource, req, resp, **params):
             if spec.auth != "none":
                 require_token(req, resp, resource, params)
+                check_scope(req.context.user, spec.required_scope)
                 if spec.auth == "admin":
                     require_admin(req, resp, resource, params)
+                if spec.rate:
+                    charge(req, resp, spec.rate, req.context.token.id)
             req.context.query = {param.name: param.value(req)
                                  for param in spec.query_params(resource)}
             schema = spec.body_schema(resource)
@@ -179,6 +195,15 @@ def operation(summary, **declared):
         run.operation = spec
         return run
     return decorate
+
+
+def charge(req, resp, policy, key):
+    """Count one request of ``key`` against a rate limit (the app's
+    RateLimiter, on req.context) and announce what is left."""
+    budget = req.context.rate_limiter.charge(policy, key)
+    if budget is not None:
+        for name, value in budget.headers().items():
+            resp.set_header(name, value)
 
 
 def set_next_link(req, resp, drop=(), **params):

@@ -20,7 +20,8 @@ class ReactionResource:
         responses={200: "the message with its `reactions` (reacting twice changes nothing)",
                    400: "the emoji is not one", 404: ELSEWHERE,
                    409: "you already put `max_reactions_per_user` different emoji on it"},
-        schemas={200: "Message"}, path={"emoji": EMOJI}, tag="messages")
+        schemas={200: "Message"}, path={"emoji": EMOJI}, tag="messages",
+        scope="messages:write")
     def on_put(self, req, resp, message_id, emoji):
         """Add the caller's reaction (idempotent)."""
         resp.media = self.reactions.add(req.context.user, message_id, emoji)
@@ -29,7 +30,8 @@ class ReactionResource:
         "Take back your reaction to a message",
         responses={204: "removed (or there was none)", 400: "the emoji is not one",
                    404: ELSEWHERE},
-        path={"emoji": EMOJI}, tag="messages")
+        path={"emoji": EMOJI}, tag="messages",
+        scope="messages:write")
     def on_delete(self, req, resp, message_id, emoji):
         """Remove the caller's reaction with this emoji, if any."""
         self.reactions.remove(req.context.user, message_id, emoji)

@@ -25,7 +25,7 @@ class RoomsResource:
     @operation("List the rooms you may see", query=PAGING,
                responses={200: "visible rooms and your own (an admin sees every room), "
                                "oldest first"},
-               schemas={200: "Room[]"}, response_headers=LINK, tag="rooms")
+               schemas={200: "Room[]"}, response_headers=LINK, tag="rooms", scope="rooms:read")
     def on_get(self, req, resp):
         """List the rooms the caller may see: visible ones and their own (admins: all)."""
         query = req.context.query
@@ -56,7 +56,7 @@ UPDATE = dict(
     responses={200: "changed", 400: "a parameter is unknown or breaks its rule",
                403: "you are neither an owner of the room nor an admin", 404: HIDDEN,
                409: "another room has this name, or one that looks like it"},
-    schemas={200: "Room"}, tag="rooms")
+    schemas={200: "Room"}, tag="rooms", scope="rooms:write")
 
 
 class RoomResource:
@@ -64,7 +64,7 @@ class RoomResource:
         self.rooms = room_service
 
     @operation("One room", responses={200: "the room", 404: HIDDEN}, schemas={200: "Room"},
-               tag="rooms")
+               tag="rooms", scope="rooms:read")
     def on_get(self, req, resp, room_id):
         """Return a room the caller may see, else 404."""
         resp.media = self.rooms.get_room(req.context.user, parse_id(room_id))
@@ -81,7 +81,8 @@ class RoomResource:
 
     @operation("Delete a room with its members and messages (owner or admin)",
                responses={204: "deleted", 403: "you are neither an owner of the room nor an "
-                                               "admin", 404: HIDDEN}, tag="rooms")
+                                               "admin", 404: HIDDEN}, tag="rooms",
+               scope="rooms:write")
     def on_delete(self, req, resp, room_id):
         """Delete the room with its members and messages (admin or owner)."""
         self.rooms.delete_room(req.context.user, parse_id(room_id))

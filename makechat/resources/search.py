@@ -65,7 +65,7 @@ class SearchResource:
                     "the text in pieces, `{\"text\", \"match\"}`. When there is more, "
                     "`Link` names the next (older) page. See the conversations page of the "
                     "docs for what search does not do.",
-        tag="messages")
+        tag="messages", scope="messages:read", rate="search")
     def on_get(self, req, resp):
         """Search the caller's rooms (or one of them) for messages holding every word."""
         user, query = req.context.user, req.context.query

@@ -44,7 +44,7 @@ class MeResource:
                    429: "too many wrong 'current_password' guesses; see Retry-After"},
         schemas={200: "User"},
         description="Changing the email or the password needs `current_password`; wrong "
-                    "guesses are limited like logins.", tag="users")
+                    "guesses are limited like logins.", tag="users", scope="account")
     def on_patch(self, req, resp):
         """Change the caller's email or password; both need the current password."""
         body = req.context.body
@@ -81,7 +81,7 @@ class UserLookupResource:
                    404: "no active user has this username"},
         schemas={200: "UserName"},
         description="For adding someone to a room; the username matches in any case.",
-        tag="users")
+        tag="users", scope="rooms:read")
     def on_get(self, req, resp):
         """Find one active user by exact username (any case), for any signed-in
         user: their id and username, nothing else (to add them to a room)."""
