@@ -271,6 +271,22 @@ def test_escape_in_the_composer_cancels_the_reply(first_browser, new_user, new_r
     assert not answer.find_elements("css selector", ".reply-quote")
 
 
+def test_a_deleted_parent_shows_as_deleted_in_its_replies_live(first_browser, new_user,
+                                                                new_room, server):
+    alice, bob = new_user(), new_user()
+    room = new_room(alice, bob)
+    parent = post(server, bob, room, "oops, wrong room")
+    answer = reply(server, alice, room, parent, "it happens")
+    open_room(first_browser, alice, room)
+    first_browser.wait_text(f"#messages .message[data-id='{oid(answer)}'] .reply-quote",
+                            "oops, wrong room")
+    status, _, _ = http("DELETE", server.url + f"/api/messages/{oid(parent)}", token=bob.token)
+    assert status == 204
+    first_browser.wait_text(f"#messages .message[data-id='{oid(answer)}'] .reply-quote",
+                            "deleted message")
+    assert "oops" not in message_item(first_browser, answer).text
+
+
 def test_a_parent_shows_its_reply_count_and_opens_its_thread(first_browser, new_user, new_room,
                                                             server):
     alice, bob = new_user(), new_user()

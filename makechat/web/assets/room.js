@@ -79,7 +79,16 @@ export function roomView(roomId, { user, go, notify, target = null }) {
       }
     },
     onDeleted(id) {
-      for (const one of lists()) if (!one.isEditing(id)) one.remove(id);
+      for (const one of lists()) {
+        if (!one.isEditing(id)) one.remove(id);
+        // Its replies quote it no more (as the server shows them now).
+        for (const { id: shownId } of one.known()) {
+          const shown = one.get(shownId);
+          if (shown.reply_to && oid(shown.reply_to._id) === id && !shown.reply_to.deleted) {
+            one.place({ ...shown, reply_to: { ...shown.reply_to, excerpt: "", deleted: true } });
+          }
+        }
+      }
     },
     onReaction: refetch,
     onMembers(event) {
