@@ -257,6 +257,37 @@ def test_reply_shows_the_parent_above_the_composer_and_posts_a_reply(
     assert page[-1]["reply_to"]["_id"] == parent["_id"]
 
 
+def test_keyboard_alone_replies_and_opens_the_thread(first_browser, new_user, new_room,
+                                                     server):
+    alice, bob = new_user(), new_user()
+    room = new_room(alice, bob)
+    parent = post(server, bob, room, "who reviews #42?")
+    open_room(first_browser, alice, room)
+    message_item(first_browser, parent)
+    first_browser.script("document.getElementById('message-scroller').focus()")
+    for _ in range(10):   # Tab walks into the message's controls: React, then Reply
+        keys(first_browser, Keys.TAB)
+        if "reply" in focused(first_browser, "className").split():
+            break
+    else:
+        pytest.fail("Tab never reached Reply")
+    keys(first_browser, Keys.ENTER)
+    assert focused(first_browser) == "composer"
+    keys(first_browser, "I do", Keys.ENTER)
+    first_browser.wait_text("#messages .message .reply-quote", "who reviews #42?")
+    thread_button = first_browser.find("#messages .open-thread")
+    first_browser.wait_until(lambda: thread_button.text == "1 reply",
+                             message="the parent does not count its reply")
+    first_browser.script("arguments[0].focus()", thread_button)
+    keys(first_browser, Keys.ENTER)
+    first_browser.wait_until(lambda: focused(first_browser) == "thread-heading",
+                             message="focus did not move to the thread")
+    keys(first_browser, Keys.TAB)
+    assert focused(first_browser, "textContent") == "Close"
+    keys(first_browser, Keys.ENTER)
+    assert focused(first_browser, "className") == "link open-thread"
+
+
 def test_escape_in_the_composer_cancels_the_reply(first_browser, new_user, new_room, server):
     alice, bob = new_user(), new_user()
     room = new_room(alice, bob)
