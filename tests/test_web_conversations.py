@@ -503,6 +503,19 @@ def test_searching_one_room_finds_nothing_in_the_others(first_browser, new_user,
     assert len(first_browser.find_all(".results .result")) == 1
 
 
+def test_a_link_to_a_deleted_message_says_so_and_the_room_stays_live(
+        first_browser, new_user, new_room, server):
+    alice, bob = new_user(), new_user()
+    room = new_room(alice, bob)
+    gone = post(server, bob, room, "soon gone")
+    status, _, _ = http("DELETE", server.url + f"/api/messages/{oid(gone)}", token=bob.token)
+    assert status == 204
+    enter(first_browser, alice, f"#/rooms/{oid(room)}/messages/{oid(gone)}")
+    first_browser.wait_text("[role=alert]", "That message is no longer in this room.")
+    post(server, bob, room, "still live")
+    first_browser.wait_text("#messages .message", "still live")
+
+
 def test_search_with_no_result_says_so(first_browser, new_user, new_room):
     alice = new_user()
     new_room(alice)

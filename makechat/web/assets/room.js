@@ -214,12 +214,25 @@ export function roomView(roomId, { user, go, notify, target = null }) {
       const divider = list.markUnread(room.read_seq || 0);
       if (!target) history.reveal(divider);
     }
-    if (target && !await history.jumpTo(target)) {
-      status.error("That message is no longer in this room.");
-    }
     live.start();
     const newest = page.length ? page[page.length - 1].seq : 0;
     read.open(room.read_seq, Math.max(room.last_seq || 0, newest));
+    if (target) await jump(target);
+  }
+
+  /** Show the message asked for (the room runs on whether or not it is found). */
+  async function jump(id) {
+    let found = false;
+    try {
+      found = await history.jumpTo(id);
+    } catch (error) {
+      if (error.name === "AbortError") return;
+      if (error.status !== 404) {
+        status.error(errorText(error));
+        return;
+      }
+    }
+    if (!found) status.error("That message is no longer in this room.");
   }
 
   async function start() {
