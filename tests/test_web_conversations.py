@@ -150,7 +150,8 @@ def test_typing_at_offers_matching_members_and_enter_picks_one(first_browser, ne
 
 
 def test_tab_picks_the_first_match(first_browser, new_user, new_room):
-    alice, bob = new_user(), new_user()
+    # A name no other member's starts like (user9 would match user94 and user95).
+    alice, bob = new_user(), new_user(username=unique("tabby") + "x")
     room = new_room(alice, bob)
     open_room(first_browser, alice, room)
     first_browser.wait_text("#member-list", bob.username)
