@@ -9,7 +9,10 @@ Each change is an event in the room's log, deduplicated by the reaction
 document's id: ``reaction.added`` after the document is stored (a retried
 PUT finds the document and writes the event if an earlier try died before
 it), ``reaction.removed`` before the document goes (its removal is the
-event's effect, which whoever walks past the event re-applies).
+event's effect, which whoever walks past the event re-applies), after
+making sure the ``reaction.added`` is in the log (a PUT may still be
+between its insert and its event), so the log never takes back a reaction
+it has not shown.
 
 One user puts at most ``max_reactions_per_user`` different emoji on one
 message. The cap is checked after the document is stored, before its event:
@@ -137,8 +140,12 @@ class Reactions:
                 if document is None:
                     continue  # removed in between: add it again
             else:
-                self._within_cap(user, message, document)
+                self._within_cap(user, message, emoji, document)
             self._event(message, user, REACTION_ADDED, emoji, document["_id"])
+            if self.reactions.find_one({"_id": document["_id"]}, {"_id": 1}) is None:
+                # Taken back meanwhile (a DELETE, or the cap for a twin PUT):
+                # the log takes it back too.
+                self._event(message, user, REACTION_REMOVED, emoji, document["_id"])
             break
         return self._shown(user, message)
 
@@ -149,16 +156,24 @@ class Reactions:
         document = self.reactions.find_one({"message": message["_id"], "user": user.id,
                                             "emoji": emoji})
         if document is not None:
+            # The addition's event first, should a PUT still be between its
+            # insert and its event (one read when it is there): the log never
+            # shows a removal before the addition it takes back.
+            self._event(message, user, REACTION_ADDED, emoji, document["_id"])
             # The event first; removing the document is its effect.
             self._event(message, user, REACTION_REMOVED, emoji, document["_id"])
             self.reactions.delete_one({"_id": document["_id"]})
 
-    def _within_cap(self, user, message, document):
-        """Take back a reaction just stored that puts the user over the cap."""
+    def _within_cap(self, user, message, emoji, document):
+        """Take back a reaction just stored that puts the user over the cap
+        (and its event, should a twin PUT have written it)."""
         mine = self.reactions.count_documents({"message": message["_id"], "user": user.id},
                                                limit=self.max_per_user + 1)
         if mine > self.max_per_user:
             self.reactions.delete_one({"_id": document["_id"]})
+            if self.store.messages.find_one({"dedupe": f"reaction:{document['_id']}:added"},
+                                            {"_id": 1}) is not None:
+                self._event(message, user, REACTION_REMOVED, emoji, document["_id"])
             raise Conflict(f"You already put {self.max_per_user} different emoji on this "
                            "message (`max_reactions_per_user`); take one back first.",
                            title="Too many reactions")
