@@ -7,8 +7,10 @@ from makechat import db, errors
 from makechat.bots.incoming import Incoming
 from makechat.bots.outbox import Outbox
 from makechat.bots.webhooks import Webhooks
+from makechat.chat.dms import DirectMessages
 from makechat.chat.messagelog import MessageStore
 from makechat.chat.messaging import Messaging
+from makechat.chat.reactions import Reactions
 from makechat.chat.readstate import ReadState
 from makechat.chat.rooms import Rooms
 from makechat.chat.streams import Streams
@@ -19,13 +21,17 @@ from makechat.middleware import EnsureIndexes, JSONDiscipline, RequestId, Servic
 from makechat.ratelimit import RateLimiter
 from makechat.resources import (
     bots,
+    dms,
     docs,
     events,
     health,
     members,
+    mentions,
     messages,
     openapi,
+    reactions,
     rooms,
+    search,
     session,
     tokens,
     users,
@@ -44,6 +50,8 @@ def rate_limiter(config):
                  f"posts per {window} seconds with one token"),
         "hook": (config.incoming_webhook_rate_limit, window,
                  f"posts per {window} seconds through one webhook"),
+        "search": (config.search_rate_limit, window,
+                   f"searches per {window} seconds with one token"),
     })
 
 
@@ -93,7 +101,8 @@ def create_app(config, background=False):
     watcher = RoomWatcher(config.poll_interval, advance=store.advance,
                           remember=store.remember_mark)
     quota = WaitQuota(config.max_waiting_per_user)
-    messaging = Messaging(store, watcher, quota)
+    messaging = Messaging(store, watcher, quota,
+                          mention_room_max_members=config.mention_room_max_members)
     read_state = ReadState(store)
     room_service = Rooms(store, read_state, on_change=watcher.notify)
     app.add_route("/api/rooms", rooms.RoomsResource(room_service))
@@ -105,7 +114,16 @@ def create_app(config, background=False):
     app.add_route("/api/members/{member_id}", members.MemberResource(room_service))
     app.add_route("/api/messages", messages.MessagesResource(config, messaging))
     app.add_route("/api/messages/{message_id}", messages.MessageResource(config, messaging))
-    incoming = Incoming(store, watcher, config.max_message_length)
+    # Conversations (docs/conversations.rst).
+    app.add_route("/api/dms", dms.DMsResource(config, DirectMessages(
+        room_service, allow=config.allow_dms, max_users=config.max_dm_users)))
+    app.add_route("/api/mentions", mentions.MentionsResource())
+    app.add_route("/api/search", search.SearchResource(config))
+    app.add_route("/api/messages/{message_id}/reactions/{emoji}",
+                  reactions.ReactionResource(Reactions(
+                      store, watcher, max_per_user=config.max_reactions_per_user)))
+    incoming = Incoming(store, watcher, config.max_message_length,
+                        config.mention_room_max_members)
     hooks = Webhooks(config, room_service, store)
     app.add_route("/api/webhooks/incoming", webhooks.IncomingWebhooksResource(hooks))
     app.add_route("/api/webhooks/incoming/{hook_id}", webhooks.IncomingWebhookResource(hooks))

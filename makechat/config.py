@@ -91,6 +91,38 @@ class Config:
     max_message_length: int = setting(
         4000,
         "Longest message text, in characters.")
+    allow_dms: bool = setting(
+        True,
+        "Whether users may start direct conversations (POST /api/dms); 'false' "
+        "refuses new ones with 403, and those that exist stay readable.")
+    max_dm_users: int = setting(
+        8,
+        "The most people in one direct conversation, its starter included.",
+        minimum=2, maximum=100)
+    mention_room_max_members: int = setting(
+        20,
+        "In a room of more than this many members only its owners (and admins) "
+        "may mention @room (everyone); 0: owners only, in every room.",
+        minimum=0, maximum=1000000)
+    max_reactions_per_user: int = setting(
+        20,
+        "The most different emoji one user may put on one message; one more is 409.",
+        minimum=1, maximum=1000)
+    search_max_query_length: int = setting(
+        200,
+        "Longest search query (GET /api/search?q=), in characters.",
+        minimum=1, maximum=10000)
+    search_rate_limit: int = setting(
+        30,
+        "Searches (GET /api/search) one token may make per post_rate_window; more get "
+        "429 with Retry-After. On FerretDB each search reads the whole message "
+        "collection. 0: no limit.", minimum=0, maximum=1000000)
+    search_max_words: int = setting(
+        16,
+        "The most search keys one query may hold (a word each; Chinese and Japanese "
+        "one per pair of characters); more is 400. Each costs the database an index "
+        "lookup.",
+        minimum=1, maximum=100)
     login_window: int = setting(
         900,
         "Seconds over which failed logins are counted.")

@@ -70,9 +70,9 @@ def migrate(database: Database[Any]) -> None:
     if "login_failures" in database.list_collection_names():
         database.drop_collection("login_failures")
     _number_token_slots(database.tokens)
-    _rekey(database.rooms, "name", "name_key", skeleton)
+    # A direct conversation's key comes from its members (makechat.chat.dms).
+    _rekey(database.rooms, "name", "name_key", skeleton, only={"is_dm": {"$ne": True}})
     _rekey(database.users, "username", "username_skeleton", skeleton)
-
 
 
 def _number_token_slots(tokens: Collection[Any]) -> None:
@@ -87,12 +87,12 @@ def _number_token_slots(tokens: Collection[Any]) -> None:
 
 
 def _rekey(collection: Collection[Any], field: str, key_field: str,
-           make_key: Callable[[str], str]) -> None:
+           make_key: Callable[[str], str], only: dict[str, Any] | None = None) -> None:
     """Set key_field = make_key(field) where it differs. A key that another
     document holds (two old names that now count as look-alikes) gets the
     document's id appended, with a warning, so old data never blocks the
     unique index; the older document keeps the plain key."""
-    documents = list(collection.find({}, {field: 1, key_field: 1}).sort("_id", 1))
+    documents = list(collection.find(only or {}, {field: 1, key_field: 1}).sort("_id", 1))
     wanted = {document["_id"]: make_key(document.get(field, "")) for document in documents}
     holders: dict[str, Any] = {}
     for document in documents:

@@ -12,6 +12,7 @@ from mongoengine import (
     DateTimeField,
     DictField,
     Document,
+    DynamicField,
     IntField,
     ListField,
     ObjectIdField,
@@ -162,6 +163,9 @@ class Room(Document):
     committed_seq = IntField(default=0)
     seq_at = DateTimeField()
     version = IntField(default=0)  # counts room.updated events
+    # A direct conversation (makechat.chat.dms): closed, invisible, its
+    # members fixed; its name_key is derived from its members' ids.
+    is_dm = BooleanField(default=False)
 
     meta = {"collection": "rooms", "auto_create_index": False,
             "indexes": ["is_visible"]}
@@ -240,9 +244,20 @@ class Message(Document):
     data = DictField()
     # "<author id>:<Idempotency-Key>" or a value unique to this document.
     dedupe = StringField(required=True, unique=True)
+    # Conversations (docs/conversations.rst), set when posted. A reply: the
+    # message replied to as it was ({_id, author, author_username, excerpt,
+    # deleted}) and its thread's first message. Hints, only ever set: it has
+    # replies, it had a reaction once.
+    #: The search keys of its text (makechat.words), for the multikey index.
+    words = ListField(StringField())
+    reply_to, thread = DictField(), ObjectIdField()
+    #: The ids of the members it mentions, and ROOM_MENTION for everyone.
+    mentions = ListField(DynamicField())
+    has_replies, has_reactions = BooleanField(), BooleanField()
 
     meta = {"collection": "messages", "auto_create_index": False, "strict": False,
-            "indexes": [{"fields": ("room", "seq"), "unique": True}]}
+            "indexes": [{"fields": ("room", "seq"), "unique": True},
+                        ("words", "-id"), ("mentions", "-id"), ("thread", "seq")]}
 
     @queryset_manager
     def posted(doc_cls, queryset):  # noqa: N805 - mongoengine's signature
@@ -270,8 +285,10 @@ def mark_bot(shown, is_bot, owner=None, **extra):
 
 def message_to_public(message):
     """A stored message (a raw document: the log reads with pymongo) as the
-    API shows it."""
-    return mark_bot({
+    API shows it. A reply also shows ``reply_to`` and ``thread``; a message
+    that mentions someone ``mentions`` (user ids) and ``mentions_room``; a
+    bot's ``is_bot`` (and its display name and icon, if any)."""
+    shown = mark_bot({
         "_id": message["_id"],
         "room": message["room"],
         "seq": message["seq"],
@@ -282,11 +299,19 @@ def message_to_public(message):
         "edited": message.get("edited"),
     }, message.get("bot"), display_name=message.get("display_name"),
         icon_url=message.get("icon_url"))
+    if message.get("reply_to"):
+        shown["reply_to"], shown["thread"] = message["reply_to"], message.get("thread")
+    mentions = message.get("mentions")
+    if mentions:
+        shown["mentions"] = [item for item in mentions if item != ROOM_MENTION]
+        shown["mentions_room"] = ROOM_MENTION in mentions
+    return shown
 
 
-# NOTE: imported here, at the end: makechat.bots.documents imports nothing of
-# makechat, so there is no cycle.
+# NOTE: imported here, at the end: makechat.bots.documents and
+# makechat.chat.documents import nothing of makechat, so there is no cycle.
 from makechat.bots.documents import BOT_DOCUMENTS  # noqa: E402
+from makechat.chat.documents import CONVERSATION_DOCUMENTS, ROOM_MENTION  # noqa: E402
 
 ALL_DOCUMENTS = (User, Token, Attempt, KnownAddress, Room, Member, Message, ReadMarker,
-                 *BOT_DOCUMENTS)
+                 *CONVERSATION_DOCUMENTS, *BOT_DOCUMENTS)

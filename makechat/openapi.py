@@ -21,6 +21,7 @@ import inspect
 
 from makechat import __version__
 from makechat.resources.operation import ID_TEXT_PATTERN
+from makechat.schemas import MARKED, MESSAGE_EXTRA, ROOM_EXTRA
 
 OPENAPI_VERSION = "3.1.0"
 API_PREFIX = "/api"
@@ -42,8 +43,18 @@ def _object(properties, required=None):
             "required": list(properties if required is None else required)}
 
 
+MESSAGE = {"_id": _ref("ObjectId"), "room": _ref("ObjectId"), "seq": {"type": "integer"},
+           "author": {"oneOf": [_ref("ObjectId"), {"type": "null"}]},
+           "author_username": {"type": "string"}, "text": {"type": "string"},
+           "created": TIME, "edited": {"oneOf": [TIME, {"type": "null"}]}}
 #: ``is_bot``: present, and true, on bots' users, memberships and messages.
 BOT_MARK = {"is_bot": {"const": True, "description": "Present (true) only for a bot."}}
+MESSAGE_BOT = {
+    **BOT_MARK,
+    "display_name": {"type": "string", "description": "A bot message's "
+                     "display name (an incoming webhook's `username`)."},
+    "icon_url": {"type": "string", "description": "A bot message's "
+                 "icon (an incoming webhook's `icon_url`)."}}
 TOKEN_LIMITS = {
     "scopes": {"oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "null"}],
                "description": "What the token may do; null: everything."},
@@ -79,7 +90,8 @@ SCHEMAS = {
                      "created_by": {"oneOf": [_ref("ObjectId"), {"type": "null"}]},
                      "role": {"enum": ["owner", "member", None]},
                      "last_seq": {"type": "integer"},
-                     "read_seq": {"type": "integer"}, "unread": {"type": "integer"}},
+                     "read_seq": {"type": "integer"}, "unread": {"type": "integer"},
+                     **ROOM_EXTRA},
                     # A closed room's members, creator and last_seq are for its members.
                     required=["_id", "name", "topic", "is_open", "is_visible", "created",
                               "role"]),
@@ -87,27 +99,18 @@ SCHEMAS = {
                        "user": _ref("ObjectId"), "username": {"type": "string"},
                        "role": {"enum": ["owner", "member"]}, "joined": TIME, **BOT_MARK},
                       required=["_id", "room", "user", "username", "role", "joined"]),
-    "Message": _object({"_id": _ref("ObjectId"), "room": _ref("ObjectId"),
-                        "seq": {"type": "integer"},
-                        "author": {"oneOf": [_ref("ObjectId"), {"type": "null"}]},
-                        "author_username": {"type": "string"}, "text": {"type": "string"},
-                        "created": TIME, "edited": {"oneOf": [TIME, {"type": "null"}]},
-                        **BOT_MARK,
-                        "display_name": {"type": "string", "description": "A bot message's "
-                                         "display name (an incoming webhook's `username`)."},
-                        "icon_url": {"type": "string", "description": "A bot message's "
-                                     "icon (an incoming webhook's `icon_url`)."}},
-                       required=["_id", "room", "seq", "author", "author_username", "text",
-                                 "created", "edited"]),
+    "Message": _object({**MESSAGE, **MESSAGE_BOT, **MESSAGE_EXTRA}, required=list(MESSAGE)),
+    "SearchResult": _object({**MESSAGE, **MESSAGE_BOT, **MESSAGE_EXTRA, "marked": MARKED},
+                            required=[*MESSAGE, "marked"]),
     "Event": {"type": "object", "required": ["type", "data"], "properties": {
         "seq": {"oneOf": [{"type": "integer"}, {"type": "null"}],
                 "description": "The event's place in its room's sequence (null for events of "
                                "the stream itself: read, stream.*)."},
         "room": _ref("ObjectId"),
         "type": {"type": "string", "description": "message, message.edited, "
-                 "message.deleted, member.joined, member.left, member.role, room.updated; "
-                 "on /api/events also read, stream.ready, stream.removed, stream.reset, "
-                 "stream.end"},
+                 "message.deleted, member.joined, member.left, member.role, room.updated, "
+                 "reaction.added, reaction.removed; on /api/events also mention, read, "
+                 "stream.ready, stream.removed, stream.reset, stream.end"},
         "at": TIME,
         "actor": {"type": "object"},
         "data": {"type": "object"}}},
@@ -306,6 +309,9 @@ def _parameters(route, params, doc):
                    "schema": {"type": "string", "pattern": ID_TEXT_PATTERN},
                    "description": f"The id of the {name.rsplit('_', 1)[0]} (24 hex digits, "
                                   'or {"$oid": "..."}).'}
+                  if name not in doc.path else
+                  {"name": name, "in": "path", "required": True, "schema": doc.path[name][0],
+                   "description": doc.path[name][1]}
                   for name in route.path_params]
     for name, param in params.items():
         entry = {"name": name, "in": "query", "required": param.required,
@@ -352,7 +358,7 @@ def build_operation(route, doc):
         operation["parameters"] = parameters
     if body_schema is not None:
         operation["requestBody"] = {
-            "required": bool(body_schema.get("required")),
+            "required": bool(body_schema.get("required") or body_schema.get("anyOf")),
             "content": {"application/json": {"schema": body_schema}},
         }
     return operation

@@ -34,11 +34,13 @@ POLICY_DOCS = {
             "`post_rate_window` seconds; see Retry-After and RateLimit-Reset",
     "hook": "this webhook posted `incoming_webhook_rate_limit` messages within the current "
             "`post_rate_window` seconds; see Retry-After and RateLimit-Reset",
+    "search": "this token searched `search_rate_limit` times within the current "
+              "`post_rate_window` seconds; see Retry-After and RateLimit-Reset",
 }
 #: The headers of every response that counts, as OpenAPI describes them.
 HEADER_DOCS = {
-    "RateLimit-Limit": "Posts allowed per window.",
-    "RateLimit-Remaining": "Posts left in the current window.",
+    "RateLimit-Limit": "Posts (searches, for GET /api/search) allowed per window.",
+    "RateLimit-Remaining": "Posts (or searches) left in the current window.",
     "RateLimit-Reset": "Seconds until the current window ends.",
 }
 

@@ -96,6 +96,12 @@ def validate(body: dict[str, Any] | None, schema: Mapping[str, Any]) -> dict[str
     for name in schema.get("required", ()):
         if name not in body:
             raise Invalid(f"The '{name}' parameter is required.", title="Missing parameter")
+    # One of several fields (``anyOf`` of required ones): say which.
+    alternatives = [option["required"] for option in schema.get("anyOf", ())
+                    if "required" in option]
+    if alternatives and not any(set(option) <= set(body) for option in alternatives):
+        names = " or ".join(f"'{option[0]}'" for option in alternatives)
+        raise Invalid(f"The {names} parameter is required.", title="Missing parameter")
     unknown = sorted(set(body) - set(schema.get("properties", {})))
     if unknown and schema.get("additionalProperties") is False:
         raise Invalid(f"The '{unknown[0]}' parameter is not accepted here.",

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -28,6 +29,7 @@ CONVERSATION = [
     ("bob", "Could you mention the new admin page? People keep asking how to add members."),
     ("carol", "And that a message like <b>this</b> shows exactly as typed."),
     ("alice", "Will do. Draft in the docs room by noon."),
+    ("carol", "@alice the screenshots for the announcement are in the docs folder."),
 ]
 
 
@@ -61,8 +63,19 @@ def take(server, out_dir):
                                                "topic": "Servers and backups"})
     for name in ("alice", "bob", "carol"):
         call(server, "POST", "/api/members", people[name], {"room": room["_id"]["$oid"]})
+    posted = []
     for name, text in CONVERSATION:
-        call(server, "POST", "/api/messages", people[name], {"room": room["_id"]["$oid"], "text": text})
+        posted.append(call(server, "POST", "/api/messages", people[name],
+                           {"room": room["_id"]["$oid"], "text": text}))
+    # A thread on the first message, and reactions.
+    for name, text in (("bob", "Thursday it is."), ("carol", "I'll be around for the rollout.")):
+        call(server, "POST", "/api/messages", people[name], {"room": room["_id"]["$oid"],
+                                                            "text": text,
+                                                            "reply_to": posted[0]["_id"]["$oid"]})
+    for name, index, emoji in (("bob", 3, "🎉"), ("carol", 3, "🎉"), ("alice", 2, "👍"),
+                               ("bob", 2, "👍")):
+        call(server, "PUT", f"/api/messages/{posted[index]['_id']['$oid']}/reactions/"
+             + urllib.parse.quote(emoji), people[name], None)
 
     browser = Browser(server.url, width=1200, height=760)
     try:
@@ -73,6 +86,18 @@ def take(server, out_dir):
         browser.find("#composer").send_keys("Sounds good, thanks both!")
         time.sleep(0.3)
         browser.screenshot(out_dir / "room.png")
+
+        browser.click(f".message[data-id='{posted[0]['_id']['$oid']}'] .open-thread")
+        browser.wait_text("#thread-messages", "rollout")
+        browser.find("#thread-composer").send_keys("Thanks! @b")
+        browser.find("#thread-panel .mention-options")
+        time.sleep(0.3)
+        browser.screenshot(out_dir / "thread.png")
+
+        browser.go("#/search?q=release")
+        browser.wait_text(".results", "Thursday")
+        time.sleep(0.3)
+        browser.screenshot(out_dir / "search.png")
 
         browser.set_size(1200, 1300)
         browser.log_in("admin", PASSWORD, path="/admin")

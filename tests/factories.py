@@ -69,3 +69,11 @@ class ApiClient:
                                             expect_errors=True)
         return getattr(self.app, method)(path, body, headers=self._headers(headers),
                                          expect_errors=True)
+
+
+def limited(api, user, rooms, scopes=None):
+    """A client of ``user`` whose token reaches only ``rooms`` (ids as text)."""
+    from bson import ObjectId
+    _, secret = issue_token(user, "limited", max_tokens=100, scopes=scopes,
+                            rooms=[ObjectId(room) for room in rooms])
+    return ApiClient(api.app, secret)

@@ -176,3 +176,22 @@ def test_the_secret_is_never_logged(hooked, caplog):
 def test_render_refuses_what_is_not_an_object():
     with pytest.raises(Invalid):
         render("text", 10)
+
+
+def test_a_webhooks_message_is_searchable_and_mentions_members(hooked, make_user):
+    bob = make_user("bob")
+    hooked.app.post_json("/api/members", {"room": hooked.room, "user": str(bob.id)},
+                         headers=hooked.headers)
+    assert hooked.send({"text": "Deploy FAILED, @bob please look"}).status_int == 200
+    message = hooked.messages()[-1]
+    assert message["mentions"] == [{"$oid": str(bob.id)}]
+    found = hooked.app.get("/api/search?q=deploy%20failed",
+                           headers={"X-Auth-Token": bob.secret}).json
+    assert [item["_id"] for item in found] == [message["_id"]]
+
+
+def test_a_webhooks_room_mention_in_a_large_room_mentions_nobody(config, admin):
+    hooked = Hooked(webtest.TestApp(create_app(config.replace(mention_room_max_members=0))),
+                    admin)
+    assert hooked.send({"text": "@room maintenance at noon"}).status_int == 200
+    assert "mentions" not in hooked.messages()[-1]

@@ -95,6 +95,8 @@ def chat(api, make_user, config):
     assert api.as_user(zoe).delete(f"/api/messages/{ids[1]}").status_int == 204
     marked = api.as_user(zoe).put(f"/api/rooms/{room_id}/read", {"seq": 10})
     assert marked.status_int == 200  # a read marker (read_markers)
+    reacted = api.as_user(admin).put(f"/api/messages/{ids[2]}/reactions/%F0%9F%91%8B")
+    assert reacted.status_int == 200  # a reaction (reactions), an event of the log
     assert api.post("/api/login", {"username": "zoe", "password": "wrong"}).status_int == 401
     # ... and one that works, so the address is remembered (login_addresses)
     assert api.post("/api/login", {"username": "zoe",
@@ -161,8 +163,8 @@ def test_restore_of_mongodump_returns_every_document_and_serves_them(
                    params={"after": 0, "limit": 200}).json == chat["events"]
     posted = zoe.post("/api/messages", {"room": chat["room"], "text": "after the move"})
     # The log goes on where it stopped: 2 joins, 120 messages, an edit, a
-    # deletion, the bot joining, its post and one more.
-    assert posted.status_int == 201 and posted.json["seq"] == chat["events"]["cursor"] + 1 == 128
+    # deletion, a reaction, the bot joining, its post and one more.
+    assert posted.status_int == 201 and posted.json["seq"] == chat["events"]["cursor"] + 1 == 129
 
 
 def test_restore_of_mongodump_skips_other_applications_collections(

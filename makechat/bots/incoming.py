@@ -21,10 +21,12 @@ from makechat.auth import Caller, token_digest
 from makechat.bots.documents import IncomingWebhook
 from makechat.chat.access import member_room
 from makechat.chat.events import MESSAGE
+from makechat.chat.mentions import mention_fields
 from makechat.chat.messagelog import IdempotencyConflict
 from makechat.exceptions import Forbidden, Invalid, NotFound, no_such
 from makechat.ids import parse_id
 from makechat.models import User, message_to_public, utcnow
+from makechat.words import words_of
 
 LINK = re.compile(r"<([^<>|\s]+)(?:\|([^<>]+))?>")
 ESCAPES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
@@ -139,10 +141,11 @@ def find_hook(hook_id: str, secret: str) -> IncomingWebhook:
 class Incoming:
     """Posting through incoming webhooks into the message log."""
 
-    def __init__(self, store, watcher, max_length):
+    def __init__(self, store, watcher, max_length, mention_room_max_members=20):
         self.store = store
         self.watcher = watcher
         self.max_length = max_length
+        self.mention_room_max_members = mention_room_max_members
 
     def post(self, hook: IncomingWebhook, payload: Any, idempotency_key: str | None = None):
         """Post the payload in the hook's room as its bot; return (message, replayed)."""
@@ -166,13 +169,17 @@ class Incoming:
             raise Forbidden("The webhook's bot is disabled.", title="Bot disabled")
         caller = Caller(bot["_id"], bot["username"], False, is_bot=True)
         try:
-            room, _ = member_room(caller, room_id)
+            room, member = member_room(caller, room_id)
         except Forbidden:
             raise Forbidden("The webhook's bot is no longer a member of its room; an owner "
                             "can add it back.", title="Bot not in the room") from None
         fields = {"type": MESSAGE, "author": caller.id, "author_username": caller.username,
                   "text": rendered.text, "edited": None, "deleted": False, "edit_seq": 0,
-                  "bot": True}
+                  "bot": True, "words": words_of(rendered.text),
+                  # a bot mentions as a member, but its @room in a large room
+                  # mentions nobody rather than losing the post
+                  **mention_fields(caller, room.id, member, rendered.text,
+                                   self.mention_room_max_members, strict=False)}
         if rendered.display_name:
             fields["display_name"] = rendered.display_name
         if rendered.icon_url:

@@ -24,15 +24,17 @@ def visible_room(user, room_id):
     """Return (room, the caller's membership or None) if the user may see the
     room, else raise NotFound.
 
-    A room is seen by its members, by admins, and (if is_visible) by every
-    signed-in user. A token limited to other rooms is refused first
-    (makechat.scopes.check_room), whether the room exists or not."""
+    A room is seen by its members, by admins (but a direct conversation
+    only by its members), and (if is_visible) by every signed-in user. A
+    token limited to other rooms is refused first (makechat.scopes.check_room),
+    whether the room exists or not."""
     check_room(user, room_id)
     room = Room.objects(id=room_id).first() if room_id is not None else None
     if room is None:
         raise no_such("room")
     member = membership(room.id, user.id)
-    if not (room.is_visible or member or user.is_superuser):
+    # SECURITY: admins see every room but others' direct conversations.
+    if not (room.is_visible or member or (user.is_superuser and not room.is_dm)):
         raise no_such("room")
     return room, member
 
@@ -68,6 +70,14 @@ def can_manage(user, member):
 def require_manager(user, member):
     if not can_manage(user, member):
         raise Forbidden("Only the room's owner or an admin may do this.")
+
+
+def refuse_dm_changes(room):
+    """Forbidden for any change of a direct conversation's members or name
+    (makechat.chat.dms)."""
+    if room is not None and room.is_dm:
+        raise Forbidden("A direct conversation's members and name cannot be changed.",
+                        title="Direct conversation")
 
 
 def may_see_members(user, room, member):

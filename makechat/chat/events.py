@@ -9,6 +9,7 @@ the messages, as they are now.
 """
 
 from makechat.models import Member, message_to_public
+from makechat.words import words_of
 
 #: The types of log entries. A message is its own entry (its seq is its place
 #: in history); every other change of a room is an event after it.
@@ -22,9 +23,12 @@ MEMBER_JOINED = "member.joined"
 MEMBER_LEFT = "member.left"
 MEMBER_ROLE = "member.role"
 ROOM_UPDATED = "room.updated"
+REACTION_ADDED = "reaction.added"  # makechat.chat.reactions
+REACTION_REMOVED = "reaction.removed"
 
 #: What the API calls each entry type (gap fillers are never shown).
-PUBLIC_TYPES = (MESSAGE, EDITED, DELETED, MEMBER_JOINED, MEMBER_LEFT, MEMBER_ROLE, ROOM_UPDATED)
+PUBLIC_TYPES = (MESSAGE, EDITED, DELETED, MEMBER_JOINED, MEMBER_LEFT, MEMBER_ROLE, ROOM_UPDATED,
+                REACTION_ADDED, REACTION_REMOVED)
 
 
 def apply_effect(messages, event):
@@ -41,17 +45,23 @@ def apply_effect(messages, event):
             {"_id": data["message"], "type": IS_MESSAGE, "deleted": False,
              "$or": [{"edit_seq": {"$lt": event["seq"]}}, {"edit_seq": {"$exists": False}}]},
             {"$set": {"text": data["text"], "edited": data["edited"],
-                      "edit_seq": event["seq"]}})
+                      "edit_seq": event["seq"], "words": words_of(data["text"])}})
         if not changed.matched_count and messages.find_one(
                 {"_id": data["message"], "deleted": True}, {"_id": 1}):
             messages.update_one({"_id": event["_id"]}, {"$set": {"data.text": ""}})
     elif kind == DELETED:
         messages.update_one({"_id": data["message"]}, {"$set": {
-            "deleted": True, "text": "", "author_username": "", "edited": event["created"]}})
+            "deleted": True, "text": "", "author_username": "", "edited": event["created"],
+            "words": []}})
         messages.update_many({"type": EDITED, "data.message": data["message"]},
                              {"$set": {"data.text": ""}})
+        # Replies keep an excerpt of the message they answer: it goes too.
+        messages.update_many({"reply_to._id": data["message"]},
+                             {"$set": {"reply_to.excerpt": "", "reply_to.deleted": True}})
     elif kind == MEMBER_LEFT:
         Member.objects(id=data["member"]).delete()
+    elif kind == REACTION_REMOVED:
+        messages.database["reactions"].delete_one({"_id": data["reaction"]})
 
 
 def event_to_public(entry):

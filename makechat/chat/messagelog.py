@@ -106,11 +106,12 @@ class MessageStore:
 
     # -- writing
 
-    def post(self, room_id, author, text, idempotency_key=None):
-        """Store a message; return Posted(document, replayed, mark)."""
+    def post(self, room_id, author, text, idempotency_key=None, extra=None):
+        """Store a message (with ``extra`` fields: words, mentions, a reply's);
+        return Posted(document, replayed, mark)."""
         dedupe = f"{author.id}:{idempotency_key}" if idempotency_key else None
         fields = {"type": MESSAGE, "author": author.id, "author_username": author.username,
-                  "text": text, "edited": None, "deleted": False, "edit_seq": 0}
+                  "text": text, "edited": None, "deleted": False, "edit_seq": 0, **(extra or {})}
         if getattr(author, "is_bot", False):
             fields["bot"] = True  # shown as is_bot (makechat.models.message_to_public)
         posted = self.append(room_id, fields, dedupe)
@@ -316,25 +317,28 @@ class MessageStore:
     def latest(self, room_id, limit):
         return self.before(room_id, None, limit)
 
-    def before(self, room_id, seq, limit):
-        """Return up to limit messages just before seq (None: the latest), oldest first."""
+    def before(self, room_id, seq, limit, where=None):
+        """Return up to limit messages just before seq (None: the latest), oldest
+        first (only those matching ``where``, a filter: a thread's)."""
         mark = self.read_mark(room_id)
         upper = mark if seq is None else min(seq - 1, mark)
         # PERF: a range on the unique (room, seq) index with a limit; no skip().
         found = list(self.messages.find(
-            {"room": room_id, "seq": {"$lte": upper}, "type": IS_MESSAGE, "deleted": False}
+            {"room": room_id, "seq": {"$lte": upper}, "type": IS_MESSAGE, "deleted": False,
+             **(where or {})}
         ).sort("seq", -1).limit(limit))
         found.reverse()
         return found
 
-    def after(self, room_id, seq, limit, mark=None):
-        """Return up to limit messages just after seq, up to the mark, oldest first."""
+    def after(self, room_id, seq, limit, mark=None, where=None):
+        """Return up to limit messages just after seq, up to the mark, oldest
+        first (only those matching ``where``)."""
         mark = self.mark(room_id) if mark is None else mark
         if mark <= seq:
             return []
         return list(self.messages.find(
             {"room": room_id, "seq": {"$gt": seq, "$lte": mark}, "type": IS_MESSAGE,
-             "deleted": False}
+             "deleted": False, **(where or {})}
         ).sort("seq", 1).limit(limit))
 
     def events(self, room_id, seq, limit, mark=None):
@@ -355,12 +359,12 @@ class MessageStore:
         """mark(), with simultaneous callers in this process sharing one walk."""
         return self._flights.do(("mark", room_id), lambda: self.mark(room_id))
 
-    def shared_after(self, room_id, seq, limit, mark):
+    def shared_after(self, room_id, seq, limit, mark, where=None):
         """after() for a known mark, with identical simultaneous calls sharing one
         query: a post wakes every follower of a room at once, and they mostly
         hold the same cursor (PERF: 1,000 waiters cost one query, not 1,000)."""
-        return self._flights.do(("after", room_id, seq, limit, mark),
-                                lambda: self.after(room_id, seq, limit, mark=mark))
+        return self._flights.do(("after", room_id, seq, limit, mark, repr(where)),
+                                lambda: self.after(room_id, seq, limit, mark=mark, where=where))
 
     def get(self, message_id):
         return self.messages.find_one({"_id": message_id, "type": IS_MESSAGE, "deleted": False})

@@ -10,11 +10,15 @@ import contextlib
 import time
 from typing import NamedTuple
 
+from makechat.chat import threads
 from makechat.chat.access import member_room, require_manager, visible_room
 from makechat.chat.events import event_to_public
+from makechat.chat.mentions import mention_fields
+from makechat.chat.views import present
 from makechat.exceptions import Forbidden, Invalid, NotFound, no_such
 from makechat.ids import parse_id
 from makechat.models import message_to_public
+from makechat.words import words_of
 
 
 class History(NamedTuple):
@@ -27,45 +31,59 @@ class History(NamedTuple):
 
 
 class Messaging:
-    def __init__(self, store, watcher, quota):
+    def __init__(self, store, watcher, quota, mention_room_max_members=20):
         self.store = store
         self.watcher = watcher
         self.quota = quota
+        self.mention_room_max_members = mention_room_max_members
 
-    def post(self, user, room_id, text, idempotency_key=None):
-        """Post in a room the user belongs to; return (message, replayed)."""
-        room, _ = member_room(user, room_id)
-        posted = self.store.post(room.id, user, text, idempotency_key)
+    def post(self, user, room_id, text, idempotency_key=None, reply_to=None):
+        """Post in a room the user belongs to, optionally as a reply to a
+        message of that room; return (message, replayed)."""
+        room, member = member_room(user, room_id)
+        extra = {"words": words_of(text),
+                 **mention_fields(user, room.id, member, text, self.mention_room_max_members)}
+        if reply_to is not None:
+            extra.update(threads.reply_fields(self.store.messages, room.id, parse_id(reply_to)))
+        posted = self.store.post(room.id, user, text, idempotency_key, extra=extra)
+        if reply_to is not None and not posted.replayed:
+            threads.settle(self.store.messages, posted.message)
         self.watcher.notify(room.id, posted.mark)
         return message_to_public(posted.message), posted.replayed
 
-    def history(self, user, room_id, *, limit, before=None, after=None, wait=0.0):
+    def history(self, user, room_id, *, limit, before=None, after=None, wait=0.0,
+                thread=None):
         """Return History: the latest ``limit`` messages, or those just
         before or after a cursor (a message id of the room or a seq); with
-        ``after`` and ``wait``, wait up to ``wait`` seconds for new ones."""
+        ``after`` and ``wait``, wait up to ``wait`` seconds for new ones.
+        With ``thread`` (a message id), only that message's thread."""
         if before is not None and after is not None:
             raise Invalid("Use either 'before' or 'after', not both.")
         if wait and after is None:
             raise Invalid("'wait' needs an 'after' cursor.")
         room, _ = member_room(user, room_id)
+        where = None
+        if thread is not None:
+            where = threads.in_thread(threads.thread_root(self.store.messages, room.id,
+                                                          parse_id(thread)))
         if after is not None:
             seq = self.store.seq_of(room.id, after)
             if wait:
                 with self.quota.slot(user.id):
-                    found = self._after(room.id, seq, limit + 1, wait)
+                    found = self._after(room.id, seq, limit + 1, wait, where)
             else:
-                found = self._after(room.id, seq, limit + 1, 0)
+                found = self._after(room.id, seq, limit + 1, 0, where)
             more = len(found) > limit
             found = found[:limit]
             next_page = ("after", found[-1]["seq"]) if more else None
         else:
             seq = self.store.seq_of(room.id, before) if before is not None else None
-            found = self.store.before(room.id, seq, limit + 1)
+            found = self.store.before(room.id, seq, limit + 1, where)
             more = len(found) > limit
             # History pages run backwards: the next page is the older one.
             found = found[1:] if more else found
             next_page = ("before", found[0]["seq"]) if more else None
-        return History([message_to_public(message) for message in found], next_page)
+        return History(present(user, found), next_page)
 
     def room_events(self, user, room_id, *, after, limit, wait=0.0):
         """Return (events, cursor): a room's events after seq ``after`` (every
@@ -90,13 +108,13 @@ class Messaging:
                     return [], after
                 mark = woke if woke is not None else self.store.shared_mark(room.id)
 
-    def _after(self, room_id, seq, limit, wait):
+    def _after(self, room_id, seq, limit, wait, where=None):
         deadline = time.monotonic() + wait
         mark = None
         while True:
             if mark is None:
                 mark = self.store.read_mark(room_id)
-            found = self.store.shared_after(room_id, seq, limit, mark)
+            found = self.store.shared_after(room_id, seq, limit, mark, where)
             remaining = deadline - time.monotonic()
             if found or remaining <= 0:
                 return found
@@ -123,7 +141,7 @@ class Messaging:
         message, member = self._load(user, message_id)
         if member is None:
             raise no_such("message")
-        return message_to_public(message)
+        return present(user, [message])[0]
 
     def edit(self, user, message_id, text):
         """Edit one's own message, while a member of its room."""
@@ -136,7 +154,7 @@ class Messaging:
             raise Forbidden("Only its author may edit a message.")
         edited = self.store.edit(message, user, text)
         self.watcher.notify(message["room"])
-        return message_to_public(edited)
+        return present(user, [edited])[0]
 
     def delete(self, user, message_id):
         """Delete a message: its author while a member, the room's owner, an admin."""

@@ -24,11 +24,14 @@ from makechat import accounts
 from makechat.chat.access import (
     may_see_members,
     membership,
+    refuse_dm_changes,
     require_manager,
     room_ids_of,
     visible_room,
 )
+from makechat.chat.documents import Reaction
 from makechat.chat.events import MEMBER_JOINED, MEMBER_LEFT, MEMBER_ROLE, ROOM_UPDATED
+from makechat.chat.roomlist import rooms_to_public
 from makechat.db import is_duplicate_key
 from makechat.exceptions import Conflict, Forbidden, Invalid, NotFound, no_such
 from makechat.models import PENDING, Member, Message, ReadMarker, Room, User, signal_user
@@ -57,33 +60,6 @@ class LastOwner(Conflict):
                          title="Last owner")
 
 
-def rooms_to_public(rooms, user, read_state=None):
-    """Serialize rooms with their member ids (one query for the page) and, for
-    the rooms the user belongs to, ``read_seq`` and ``unread`` (one more
-    query for the markers, one aggregation for the counts)."""
-    ids = [room.id for room in rooms]
-    members, roles = {room_id: [] for room_id in ids}, {}
-    for member in Member.objects(room__in=ids).order_by("joined").only("room", "user", "role"):
-        members[member.room].append(member.user)
-        if member.user == user.id:
-            roles[member.room] = member.role
-    reads, counts = {}, {}
-    if read_state is not None and roles:
-        reads = read_state.read_seqs(user, list(roles))
-        marks = {room.id: room.committed_seq for room in rooms}
-        counts = read_state.unread(user, {room_id: (seq, marks[room_id])
-                                          for room_id, seq in reads.items()})
-    shown = []
-    for room in rooms:
-        public = room.to_public(members[room.id], roles.get(room.id),
-                                see_members=room.is_open or room.id in roles
-                                or user.is_superuser)
-        if room.id in reads:
-            public["read_seq"], public["unread"] = reads[room.id], counts[room.id]
-        shown.append(public)
-    return shown
-
-
 # ---------------------------------------------------------------- rooms
 
 
@@ -108,6 +84,8 @@ class Rooms:
         rooms = Room.objects
         if not user.is_superuser:
             rooms = rooms.filter(Q(is_visible=True) | Q(id__in=room_ids_of(user)))
+        else:  # SECURITY: others' direct conversations are theirs alone
+            rooms = rooms.filter(Q(is_dm__ne=True) | Q(id__in=room_ids_of(user)))
         if getattr(user, "rooms", None) is not None:
             rooms = rooms.filter(id__in=list(user.rooms))  # a token limited to some rooms
         page = page_by_id(rooms, after, limit)
@@ -135,6 +113,7 @@ class Rooms:
     def update_room(self, user, room_id, changes):
         """Change name, topic, is_open or is_visible (owners and admins)."""
         room, member = visible_room(user, room_id)
+        refuse_dm_changes(room)
         require_manager(user, member)
         updates = {f"set__{field}": value for field, value in changes.items()}
         if "name" in changes:
@@ -162,6 +141,7 @@ class Rooms:
         Message.objects(room=room.id).delete()
         Member.objects(room=room.id).delete()
         ReadMarker.objects(room=room.id).delete()
+        Reaction.objects(room=room.id).delete()
         room.delete()
         # NOTE: a post that took its seq before the room vanished may still land;
         # sweep once more so no orphan survives.
@@ -208,6 +188,7 @@ class Rooms:
         if target_id is not None and username is not None:
             raise Invalid("Give either 'user' or 'username', not both.")
         room, caller = visible_room(user, room_id)
+        refuse_dm_changes(room)
         if username is not None:
             named = accounts.find_user(username)
             if named is None:
@@ -237,6 +218,7 @@ class Rooms:
     def change_role(self, user, member_id, role):
         """Make a member an owner or a plain member (owners and admins)."""
         member, caller = _membership_for(user, member_id)
+        refuse_dm_changes(Room.objects(id=member.room).only("is_dm").first())
         require_manager(user, caller)
         if role == "member" and member.role == "owner" and \
                 Member.objects(room=member.room, role="owner").count() == 1:
@@ -258,6 +240,7 @@ class Rooms:
     def remove_member(self, user, member_id):
         """Leave a room (one's own membership) or remove someone (owners and admins)."""
         member, caller = _membership_for(user, member_id)
+        refuse_dm_changes(Room.objects(id=member.room).only("is_dm").first())
         if member.user != user.id:
             require_manager(user, caller)
         # The event first; removing the membership is its effect (applied at

@@ -14,8 +14,10 @@ starts just before the user's own member.joined event; a room left while
 away is followed up to the user's member.left event, then dropped.
 
 Besides the rooms' events a stream carries the user's own read markers
-(``read``: a state, sent when it changes and once on connecting) and
-``stream.removed`` when a room leaves the stream (deleted, or left).
+(``read``: a state, sent when it changes and once on connecting),
+``stream.removed`` when a room leaves the stream (deleted, or left), and
+``mention`` right after each message that mentions the user
+(``makechat.chat.mentions``).
 """
 
 import base64
@@ -26,6 +28,7 @@ from bson import ObjectId
 
 from makechat.chat.access import within_token
 from makechat.chat.events import MEMBER_LEFT, event_to_public
+from makechat.chat.mentions import mention_event
 from makechat.exceptions import Invalid
 from makechat.models import PENDING, Member, Message, ReadMarker, Room, Token, User, utcnow
 
@@ -212,6 +215,9 @@ class Streams:
                     shown = event_to_public(entry)
                     if shown is not None:
                         events.append((shown, state.cursor))
+                        mention = mention_event(entry, user.id)
+                        if mention is not None:  # derived from the entry: resumes with it
+                            events.append((mention, state.cursor))
                     if entry.get("type") == MEMBER_LEFT and \
                             (entry.get("data") or {}).get("user") == user.id:
                         # SECURITY: the user's own departure is the last event

@@ -9,16 +9,17 @@ library.
 One module per group of verbs, each adding its own to the parser:
 ``users`` (``makechat user ...``), ``bots`` (``makechat bot ...`` and
 ``makechat token ...``), ``serve``, ``backups`` (``backup`` and
-``restore``); ``common`` holds what they share. This module builds the
-parser from them and runs a command (the ``makechat`` and ``backup``
-console scripts are ``main`` and ``backup_main``).
+``restore``), ``search`` (``search-index``); ``common`` holds what they
+share. This module builds the parser from them and runs a command (the
+``makechat`` and ``backup`` console scripts are ``main`` and
+``backup_main``).
 """
 
 import argparse
 import sys
 
 from makechat import __version__
-from makechat.cli import backups, bots, serve, users
+from makechat.cli import backups, bots, search, serve, users
 from makechat.cli.backups import add_backup_arguments as add_backup_arguments
 from makechat.cli.backups import cmd_backup
 from makechat.cli.common import CommandError as CommandError
@@ -35,12 +36,13 @@ def build_parser():
         epilog="example: makechat user create -u alice -p 's3cret-pass' -e alice@example.com")
     parser.add_argument("--version", action="version", version=f"makechat {__version__}")
     commands = parser.add_subparsers(dest="command",
-                                     metavar="{user,bot,token,serve,backup,restore}")
+                                     metavar="{user,bot,token,serve,backup,restore,search-index}")
     commands.required = True
     users.add_commands(commands)
     bots.add_commands(commands)
     serve.add_command(commands)
     backups.add_commands(commands)
+    search.add_command(commands)
     return parser
 
 

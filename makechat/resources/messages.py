@@ -27,7 +27,8 @@ ELSEWHERE = "no such message in a room you belong to"
 def message_schemas(max_length):
     """Return (create, update) schemas for a configured maximum text length."""
     text = text_schema(max_length)
-    return (object_schema({"room": ID_SCHEMA, "text": text}, required=("room", "text")),
+    return (object_schema({"room": ID_SCHEMA, "text": text, "reply_to": ID_SCHEMA},
+                          required=("room", "text")),
             object_schema({"text": text}, required=("text",)))
 
 
@@ -57,7 +58,11 @@ class MessagesResource:
                              "with `after`."),
             cursor("after", "Only messages after this one (a message id or a `seq`); not with "
                             "`before`."),
-            ROOM)
+            ROOM,
+            Query("thread", {"type": "string", "pattern": f"^({ID_TEXT})$"},
+                  "Only this message's thread: its first message and the replies (any "
+                  "message of the thread names it).", False,
+                  lambda param, req: req.get_param(param.name)))
 
     @operation(
         "Post a message in a room you belong to", body="create_schema",
@@ -65,8 +70,10 @@ class MessagesResource:
                         "post); Location names the message",
                    400: "a parameter is missing, unknown or breaks its rule, or the "
                         "Idempotency-Key header is malformed",
-                   403: "you are not a member of the room",
-                   404: "no such room, or an invisible room you are not in",
+                   403: "you are not a member of the room; or you may not mention @room "
+                        "here (see `mention_room_max_members`)",
+                   404: "no such room, or an invisible room you are not in; or 'reply_to' is "
+                        "no message of the room (or a deleted one)",
                    409: "this Idempotency-Key was already used for a different message"},
         schemas={201: "Message"},
         headers={"Idempotency-Key": {
@@ -84,7 +91,8 @@ class MessagesResource:
         body = req.context.body
         key = idempotency_key(req)
         message, replayed = self.messaging.post(req.context.user, parse_id(body["room"]),
-                                                body["text"], key)
+                                                body["text"], key,
+                                                reply_to=body.get("reply_to"))
         if replayed:
             resp.set_header("Idempotent-Replayed", "true")
         resp.status = falcon.HTTP_201
@@ -99,7 +107,7 @@ class MessagesResource:
                         "and 'after' given; or 'wait' without 'after'",
                    403: "you are not a member of the room",
                    404: "no such room (or invisible to you), or the cursor is no message of "
-                        "the room",
+                        "the room; or the thread is no message of the room",
                    429: "you already hold `max_waiting_per_user` waiting requests in this "
                         "process"},
         schemas={200: "Message[]"},
@@ -115,7 +123,7 @@ class MessagesResource:
         query = req.context.query
         history = self.messaging.history(req.context.user, query["room"], limit=query["limit"],
                                          before=query["before"], after=query["after"],
-                                         wait=query["wait"] or 0)
+                                         wait=query["wait"] or 0, thread=query["thread"])
         if history.next_page is not None:
             name, seq = history.next_page
             set_next_link(req, resp, limit=query["limit"], **{name: str(seq)},

@@ -107,6 +107,9 @@ LIMIT = integer("limit", f"Items per page (1 to {MAX_LIMIT}, default {DEFAULT_LI
 AFTER = Query("after", {"type": "string", "pattern": ID_TEXT_PATTERN},
               "Cursor: the id of the last item of the previous page.", False, _read_cursor_id)
 PAGING = (LIMIT, AFTER)
+#: Cursor paging of a listing that runs newest first.
+BEFORE = Query("before", {"type": "string", "pattern": ID_TEXT_PATTERN},
+               "Cursor: the id of the last item of the previous page.", False, _read_cursor_id)
 ROOM = object_id("room", "The id of the room.", required=True)
 
 LINK = {"Link": {"description": 'The next page: `<URL>; rel="next"`; absent on the last page.',
@@ -138,6 +141,8 @@ class Operation:
     headers: dict = dataclasses.field(default_factory=dict)
     response_headers: dict = dataclasses.field(default_factory=dict)
     tag: str = ""
+    #: {name: (schema, description)} of path parameters that are not ids.
+    path: dict = dataclasses.field(default_factory=dict)
     #: The scope a token needs (makechat.scopes); "" for any token. An
     #: "admin" operation needs "admin" unless it says otherwise.
     scope: str = ""

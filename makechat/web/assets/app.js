@@ -1,12 +1,14 @@
 // The chat page: log in, register, the room list and one room, routed by the
 // URL's #fragment so the same files work at / and under /makechat/.
 
-import { session, signOut } from "./api.js";
+import { session, signOut, oid } from "./api.js";
 import { loginView, registerView } from "./auth.js";
-import { h, replace, focus } from "./dom.js";
+import { h, replace, focus, announce } from "./dom.js";
 import { events } from "./events.js";
+import { mentionsView } from "./mentions-view.js";
 import { roomView } from "./room.js";
 import { roomsView } from "./rooms-list.js";
+import { searchView } from "./search-view.js";
 
 // Why the tab was signed out, kept until the next log-in: the stream may
 // learn of a revoked token before a reload does, and the form should say why
@@ -72,12 +74,23 @@ function route() {
     show(loginView({ onSignedIn: () => go("#/rooms"), registerHref: "#/register", message }));
     return;
   }
-  const roomMatch = /^#\/rooms\/([0-9a-f]{24})$/.exec(hash);
+  const roomMatch = /^#\/rooms\/([0-9a-f]{24})(?:\/messages\/([0-9a-f]{24}))?$/.exec(hash);
   if (roomMatch) {
-    const view = roomView(roomMatch[1], { user: session.user, go,
+    const view = roomView(roomMatch[1], { user: session.user, go, target: roomMatch[2] || null,
       notify: (text) => { roomsNotice = text; } });
     leaveView = view.leave;
     show(view);
+    return;
+  }
+  const search = hash.startsWith("#/search?")
+    ? new URLSearchParams(hash.slice("#/search?".length)) : null;
+  const room = search && /^[0-9a-f]{24}$/.test(search.get("room")) ? search.get("room") : null;
+  const other = hash === "#/mentions" ? mentionsView()
+    : search ? searchView({ go, words: search.get("q") || "", room })
+      : null;
+  if (other) {
+    leaveView = other.leave;
+    show(other);
     return;
   }
   const view = roomsView({ go, message: roomsNotice });
@@ -85,6 +98,13 @@ function route() {
   leaveView = view.leave;
   show(view);
 }
+
+// A mention anywhere but in the room on screen is read out (that room reads
+// out every new message already).
+events.subscribe({}, (event) => {
+  if (event.type !== "mention" || location.hash.startsWith(`#/rooms/${oid(event.room)}`)) return;
+  announce(`${event.data.author_username || "Someone"} mentioned you.`);
+});
 
 window.addEventListener("makechat:signed-out", (event) => {
   events.disconnect();

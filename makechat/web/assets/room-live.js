@@ -1,5 +1,5 @@
 // Live updates of one room, from the page's one event stream (events.js):
-// new messages, edits and deletions, members coming and going, the room's
+// new messages, edits and deletions, reactions, members coming and going, the room's
 // name and topic, the person's read marker. Events that arrive while the
 // room's history is still loading wait, and are applied once it is shown
 // (applying one twice changes nothing). This is the only module of the room
@@ -23,6 +23,7 @@ const PAGE = 50;
  *   shown yet); not news to announce.
  * - onEdited(id, text, edited): a message's new text.
  * - onDeleted(id): a message that no longer exists.
+ * - onReaction(id): someone reacted to a message, or took a reaction back.
  * - onMembers(event): someone joined, left or changed role (the event).
  * - onRoom(changes): the room's name, topic, is_open or is_visible changed.
  * - onRead(seq): the person's read marker moved (here or in another tab).
@@ -31,7 +32,7 @@ const PAGE = 50;
  * - onError(text): catching up failed.
  */
 export function liveFollower({ roomId, signal, known, onNew, onChanged, onEdited, onDeleted,
-  onMembers, onRoom, onRead, onRemoved, onSeq, onError }) {
+  onReaction, onMembers, onRoom, onRead, onRemoved, onSeq, onError }) {
   let started = false;
   let waiting = [];             // events that came before start()
   let catchUp = null;           // null, "fresh" or "reset": what start() must do first
@@ -49,6 +50,10 @@ export function liveFollower({ roomId, signal, known, onNew, onChanged, onEdited
         break;
       case "message.deleted":
         onDeleted(oid(data.message));
+        break;
+      case "reaction.added":
+      case "reaction.removed":
+        onReaction(oid(data.message));
         break;
       case "member.joined":
       case "member.left":

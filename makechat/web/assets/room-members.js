@@ -1,5 +1,6 @@
-// The members panel: who is in the room (owners first) and, for a member,
-// the Leave room button. It reloads when someone joins, leaves or changes
+// The members panel: who is in the room (owners first), a Message button
+// for each other member (their direct conversation, POST /api/dms) and, for
+// a member, the Leave room button. It reloads when someone joins, leaves or changes
 // role (the room's member events), and when a message comes from someone it
 // does not list.
 
@@ -7,10 +8,13 @@ import { api, request, errorText, oid } from "./api.js";
 import { h, replace } from "./dom.js";
 
 /**
- * membersPanel({roomId, user, signal, onError, onLeft}) -> {element, load,
- * sawAuthor}. onLeft() runs once the person has left the room.
+ * membersPanel({roomId, user, signal, onError, onLeft, go}) -> {element, load,
+ * sawAuthor, names}. onLeft() runs once the person has left the room; go(hash)
+ * opens a direct conversation; names() are the members' usernames.
  */
-export function membersPanel({ roomId, user, signal, onError, onLeft }) {
+export function membersPanel({ roomId, user, signal, onError, onLeft, go }) {
+  let usernames = [];
+  let direct = false;           // a direct conversation: nobody leaves it
   let myMembership = null;
   let memberIds = null;         // user ids listed (null: not loaded)
   let loading = null;           // the load in flight
@@ -53,15 +57,33 @@ export function membersPanel({ roomId, user, signal, onError, onLeft }) {
         || a.username.localeCompare(b.username));
       memberIds = new Set(members.map((member) => oid(member.user)));
       myMembership = members.find((member) => oid(member.user) === oid(user._id)) || null;
-      leaveButton.hidden = !myMembership;
+      leaveButton.hidden = !myMembership || direct;
       replace(heading, `Members (${members.length})`);
+      usernames = members.map((member) => member.username);
       replace(list, ...members.map((member) => h("li", { className: "member" },
         h("span", { className: "member-name" }, member.username),
         member.is_bot && h("span", { className: "badge bot", title: "A bot account" }, "bot"),
-        member.role === "owner" && h("span", { className: "badge" }, "owner"))));
+        member.role === "owner" && h("span", { className: "badge" }, "owner"),
+        oid(member.user) !== oid(user._id) && messageButton(member))));
     } catch (error) {
       if (error.name !== "AbortError") onError(errorText(error));
     }
+  }
+
+  function messageButton(member) {
+    const button = h("button", { type: "button", className: "link message-member",
+      "aria-label": `Message ${member.username}` }, "Message");
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        const room = await api("POST", "/api/dms", { body: { user: oid(member.user) } });
+        go(`#/rooms/${oid(room._id)}`);
+      } catch (error) {
+        button.disabled = false;
+        onError(errorText(error));
+      }
+    });
+    return button;
   }
 
   /** Note the author of a new message; someone not listed has joined. */
@@ -82,5 +104,10 @@ export function membersPanel({ roomId, user, signal, onError, onLeft }) {
     }
   }, { signal });
 
-  return { element, load, sawAuthor };
+  return { element, load, sawAuthor, names: () => usernames,
+    /** The room is a direct conversation: no Leave room. */
+    direct() {
+      direct = true;
+      leaveButton.hidden = true;
+    } };
 }

@@ -5,54 +5,94 @@
 
 import { api, errorText, oid } from "./api.js";
 import { h, notice, timeElement, field, announce } from "./dom.js";
+import { excerpt, mentionsMe, mentionText, replyQuote, threadSummary } from "./message-parts.js";
+import { reactionBar } from "./reactions.js";
 
 /**
- * messageList({user, onError, afterDelete}) -> {element, place, remove,
- * isEditing, markUnread, get, known, oldest}. onError(text) reports a failed deletion;
- * afterDelete() runs once one's own message is gone (to move focus on).
+ * messageList({user, onError, afterDelete, onReply, onOpenThread, id}) ->
+ * {element, place, remove, isEditing, markUnread, get, known, oldest,
+ * highlight}. onError(text) reports a failed deletion or reaction;
+ * afterDelete() runs once one's own message is gone (to move focus on);
+ * onReply(message) and onOpenThread(message) are the Reply and thread
+ * buttons (left out without them).
  */
-export function messageList({ user, onError, afterDelete }) {
+export function messageList({ user, onError, afterDelete, onReply, onOpenThread,
+  id: listId = "messages" }) {
   const messages = new Map();   // message id -> {message, item}
   let oldest = null;            // the oldest message placed (the history's `before` cursor)
   let divider = null;           // the "New messages" line, if the room opened with unread ones
-  const element = h("ol", { className: "messages", id: "messages", "aria-label": "Messages" });
+  const element = h("ol", { className: "messages", id: listId, "aria-label": "Messages" });
 
   function renderMessage(message) {
     const id = oid(message._id);
     const mine = oid(message.author) === oid(user._id);
-    const text = h("p", { className: "text" }, message.text);
+    const text = h("p", { className: "text" }, mentionText(message, user));
     const meta = h("div", { className: "meta" },
       h("span", { className: "author" }, message.author_username || "someone"),
       message.is_bot && h("span", { className: "badge bot", title: "A bot account" }, "bot"), " ",
       timeElement(message.created),
-      message.edited && h("span", { className: "edited" }, " (edited)"));
-    const item = h("li", { className: `message${mine ? " mine" : ""}${message.is_bot ? " from-bot" : ""}`,
-      "data-id": id,
-      "data-seq": message.seq }, meta, text);
+      message.edited && h("span", { className: "edited" }, " (edited)"),
+      mentionsMe(message, user) && h("span", { className: "badge mention-badge" }, "mentions you"));
+    const classes = ["message", mine && "mine", message.is_bot && "from-bot",
+      mentionsMe(message, user) && "mentions-me"];
+    const item = h("li", { className: classes.filter(Boolean).join(" "), "data-id": id,
+      "data-seq": message.seq }, meta, replyQuote(message, onOpenThread), text,
+    onOpenThread && threadSummary(message, onOpenThread));
+    const reactions = reactionBar(message, { onError, onChanged: (changed, emoji) => {
+      place(changed);
+      messages.get(id)?.item.querySelector(`.reaction[data-emoji="${emoji}"], .add-reaction`)
+        ?.focus();
+    } });
+    const preview = excerpt(message.text);
+    const actions = h("div", { className: "actions" });
+    if (onReply) {
+      const reply = h("button", { type: "button", className: "link reply", "data-focus": "reply",
+        "aria-label": `Reply to ${message.author_username}: ${preview}` }, "Reply");
+      reply.addEventListener("click", () => onReply(message));
+      actions.append(reply);
+    }
     if (mine) {
-      const preview = message.text.length > 40 ? `${message.text.slice(0, 40)}…` : message.text;
-      const edit = h("button", { type: "button", className: "link edit",
+      const edit = h("button", { type: "button", className: "link edit", "data-focus": "edit",
         "aria-label": `Edit your message: ${preview}` }, "Edit");
-      const remove = h("button", { type: "button", className: "link delete",
+      const remove = h("button", { type: "button", className: "link delete", "data-focus": "delete",
         "aria-label": `Delete your message: ${preview}` }, "Delete");
       edit.addEventListener("click", () => startEdit(id, edit));
       remove.addEventListener("click", () => deleteMessage(id));
-      item.append(h("div", { className: "actions" }, edit, remove));
+      actions.append(edit, remove);
     }
+    item.append(h("div", { className: "message-foot" }, reactions, actions));
     return item;
   }
 
-  /** Show a message as it now is; true only if it was not shown before. */
-  function place(message) {
+  // What a message's element shows: a copy that shows the same needs no new element.
+  function shows(message) {
+    return JSON.stringify([message.text, message.edited, message.reactions || [],
+      message.reply_count || 0, message.last_reply_at || null, message.reply_to || null]);
+  }
+
+  /**
+   * Show a message as it now is; true only if it was not shown before.
+   * partial: it is an event's data, without reaction or reply counts.
+   */
+  function place(message, partial) {
     const id = oid(message._id);
     const known = messages.get(id);
-    if (known && known.message.text === message.text && known.message.edited === message.edited) {
+    if (known && partial === true) {   // (not forEach's index)
+      // An event's data counts no reactions or replies: keep those shown.
+      const { reactions, reply_count: replies, last_reply_at: lastReply } = known.message;
+      message = { ...message, reactions, reply_count: replies, last_reply_at: lastReply };
+    }
+    if (known && shows(known.message) === shows(message)) {
       return false;   // the live loop echoing a message this page posted: keep its element
     }
     const item = renderMessage(message);
     if (known) {
+      const focused = known.item.contains(document.activeElement)
+        && document.activeElement.dataset.focus;
+      if (known.item.classList.contains("highlight")) item.classList.add("highlight");
       known.item.replaceWith(item);
       messages.set(id, { message, item });
+      if (focused) item.querySelector(`[data-focus="${focused}"]`)?.focus();
       return false;
     }
     messages.set(id, { message, item });
@@ -121,7 +161,10 @@ export function messageList({ user, onError, afterDelete }) {
     };
     cancel.addEventListener("click", close);
     editForm.addEventListener("keydown", (event) => {
-      if (event.key === "Escape") close();
+      if (event.key === "Escape") {
+        event.preventDefault();   // the editor's, not the thread panel's around it
+        close();
+      }
     });
     editForm.addEventListener("submit", async (event) => {
       event.preventDefault();
@@ -150,9 +193,18 @@ export function messageList({ user, onError, afterDelete }) {
     }
   }
 
+  /** Mark one message as the one asked for (a search result, a mention). */
+  function highlight(id) {
+    element.querySelectorAll(".message.highlight").forEach((node) => node.classList.remove("highlight"));
+    const entry = messages.get(id);
+    if (entry) entry.item.classList.add("highlight");
+    return entry?.item;
+  }
+
   return {
     element,
     place,
+    highlight,
     remove,
     isEditing,
     markUnread,

@@ -8,6 +8,7 @@
 import { api, request, session, errorText, oid } from "./api.js";
 import { h, replace, notice } from "./dom.js";
 import { events } from "./events.js";
+import { searchForm } from "./search-view.js";
 
 const PAGE = 100;
 // The stored mark a room's figure is counted up to can trail its newest
@@ -26,7 +27,10 @@ export function roomsView({ go, message }) {
   const list = h("ul", { className: "room-list", "aria-labelledby": "rooms-heading" });
   const more = h("button", { type: "button", hidden: true }, "Show more rooms");
   const element = h("section", { className: "rooms" },
-    h("h1", { id: "rooms-heading" }, "Rooms"),
+    h("div", { className: "rooms-header" },
+      h("h1", { id: "rooms-heading" }, "Rooms"),
+      h("a", { href: "#/mentions", className: "mentions-link" }, "Mentions"),
+      searchForm({ go })),
     status.element, list, more);
   const entries = new Map();   // room id -> {room, heard, item, name, unread, topic}
   const refreshing = new Map();   // room id -> {again} while its figure is asked for
@@ -66,13 +70,15 @@ export function roomsView({ go, message }) {
       heard: room.last_seq || 0,   // the newest seq the stream told of
       name: h("span", { className: "room-name" }, room.name),
       unread: h("span", { className: "unread", hidden: true }),
+      mentions: h("span", { className: "unread mentions-unread", hidden: true }),
       topic: h("span", { className: "room-topic", hidden: !room.topic }, room.topic || ""),
     };
     entry.item = h("li", { className: "room", "data-room-id": id },
       h("div", { className: "room-text" },
         entry.name,
-        joined && h("span", { className: "badge" }, room.role === "owner" ? "owner" : "joined"),
-        entry.unread,
+        room.dm ? h("span", { className: "badge dm" }, "direct")
+          : joined && h("span", { className: "badge" }, room.role === "owner" ? "owner" : "joined"),
+        entry.unread, entry.mentions,
         entry.topic),
       action);
     showUnread(entry);
@@ -85,6 +91,11 @@ export function roomsView({ go, message }) {
     // Seen as a number; heard as "3 unread".
     replace(entry.unread, count ? String(count) : "",
       count ? h("span", { className: "visually-hidden" }, " unread") : null);
+    // The unread messages that mention the person: "@2", heard as "2 mentioning you".
+    const mentions = entry.room.role ? entry.room.mentions_unread || 0 : 0;
+    entry.mentions.hidden = !mentions;
+    replace(entry.mentions, mentions ? h("span", { "aria-hidden": "true" }, `@${mentions}`) : "",
+      mentions ? h("span", { className: "visually-hidden" }, `${mentions} mentioning you`) : null);
   }
 
   /** Show a room as the server now has it: in place, or anew if its membership changed. */
