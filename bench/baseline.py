@@ -212,12 +212,14 @@ def create_app(mongo_uri):
                                            'rel="next"')
             ids = [room["_id"] for room in page]
             room_members, roles = {room_id: [] for room_id in ids}, {}
-            for member in members.find({"room": {"$in": ids}},
-                                       {"room": 1, "user": 1, "role": 1}).sort("joined", 1):
+            joined = {}
+            for member in members.find({"room": {"$in": ids}}, {
+                    "room": 1, "user": 1, "role": 1, "joined_seq": 1}).sort("joined", 1):
                 room_members[member["room"]].append(member["user"])
                 if member["user"] == user["_id"]:
                     roles[member["room"]] = member["role"]
-            reads, counts = {}, {}
+                    joined[member["room"]] = member.get("joined_seq") or 0
+            reads, counts, mentions = {}, {}, {}
             if roles:
                 found = {m["room"]: m["seq"] for m in markers.find(
                     {"user": user["_id"], "room": {"$in": list(roles)}}, {"room": 1, "seq": 1})}
@@ -232,6 +234,17 @@ def create_app(mongo_uri):
                                         "author": {"$ne": user["_id"]}}},
                             {"$group": {"_id": "$room", "unread": {"$sum": 1}}}]):
                         counts[row["_id"]] = row["unread"]
+                wanted = [{"room": room_id, "seq": {"$gt": max(seq, joined[room_id]),
+                                                    "$lte": marks[room_id]}}
+                          for room_id, seq in reads.items()
+                          if counts[room_id] and marks[room_id] > max(seq, joined[room_id])]
+                if wanted:
+                    for row in messages.aggregate([
+                            {"$match": {"$or": wanted, "mentions": {"$in": [user["_id"], "@room"]},
+                                        "author": {"$ne": user["_id"]}, "type": IS_MESSAGE,
+                                        "deleted": False}},
+                            {"$group": {"_id": "$room", "count": {"$sum": 1}}}]):
+                        mentions[row["_id"]] = row["count"]
             shown = []
             for room in page:
                 public = {"_id": room["_id"], "name": room["name"], "topic": room.get("topic", ""),
@@ -244,6 +257,7 @@ def create_app(mongo_uri):
                     del public["members"], public["last_seq"], public["created_by"]
                 if room["_id"] in reads:
                     public["read_seq"], public["unread"] = reads[room["_id"]], counts[room["_id"]]
+                    public["mentions_unread"] = mentions.get(room["_id"], 0)
                 shown.append(public)
             send(resp, shown)
 
