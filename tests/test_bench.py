@@ -33,9 +33,9 @@ def ferretdb_available():
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory):
     if not shutil.which("wrk"):
-        pytest.skip("wrk is not installed (make test installs it: apt-get install wrk)")
+        pytest.fail("wrk is not installed (make test installs it: apt-get install wrk)")
     if not ferretdb_available():
-        pytest.skip("FerretDB is not built (make ferretdb)")
+        pytest.fail("FerretDB is not built (make ferretdb)")
     out = tmp_path_factory.mktemp("bench-report")
     done = subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), "--smoke",
                            "--out", str(out)], capture_output=True, text=True, timeout=900)
@@ -79,7 +79,7 @@ def test_every_part_measured_something(smoke):
 
 def test_the_plot_is_drawn_where_matplotlib_is(smoke):
     if importlib.util.find_spec("matplotlib") is None:
-        pytest.skip("matplotlib is not installed (the bench extra)")
+        pytest.fail("matplotlib is not installed (the bench extra)")
     png = smoke / "latency.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert ".. image:: latency.png" in (smoke / "report.rst").read_text(encoding="utf-8")
