@@ -24,7 +24,6 @@ with little CPU of its own. Every wait is bounded.
 
 import asyncio
 import json
-import os
 import re
 import resource
 import sys
@@ -34,27 +33,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import commands  # noqa: E402
+from procfs import cpu_seconds, rss_mib  # noqa: E402
 
 SEQ = re.compile(rb'"seq": (\d+)')
-CLOCK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pids):
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / CLOCK
-
-
-def rss_mib(pid):
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 class Waiter(asyncio.Protocol):

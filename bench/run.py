@@ -56,10 +56,10 @@ except ImportError:
     from makechat.devdb import FERRETDB_VERSION, DatabaseServer, free_port
 
 import commands  # noqa: E402
+from procfs import cpu_seconds, rss_mib  # noqa: E402
 import report  # noqa: E402
 
 BIN = Path(sys.executable).parent
-CLOCK = os.sysconf("SC_CLK_TCK")
 PASSWORD = "bench-password-1"
 
 FULL = dict(seconds=8, warmup=2, repeats=3, connections=8, fill=200,
@@ -72,25 +72,6 @@ SMOKE = dict(seconds=1, warmup=0, repeats=1, connections=2, fill=20,
 
 
 # ------------------------------------------------------------------ processes
-
-
-def cpu_seconds(pids):
-    """utime + stime of the processes, in seconds."""
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / CLOCK
-
-
-def rss_mib(pid):
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def children(pid):

@@ -8,7 +8,8 @@ from typing import NamedTuple
 
 from bson import ObjectId
 
-from makechat.exceptions import Forbidden, no_such
+from makechat.exceptions import Forbidden, NotFound, no_such
+from makechat.ids import parse_id
 from makechat.models import Member, Room
 from makechat.scopes import check_room
 
@@ -97,3 +98,18 @@ def within_token(user, room_id):
     """Whether the caller's token may reach the room (makechat.scopes)."""
     rooms = getattr(user, "rooms", None)
     return rooms is None or room_id in rooms
+
+
+def visible_message(store, user, message_id):
+    """Return (message, the caller's membership or None) of a message the
+    caller may see (its room is visible to them), else raise NotFound: a
+    message of a room one cannot see is no such message."""
+    object_id = parse_id(message_id) if isinstance(message_id, str) else message_id
+    message = store.get(object_id) if object_id is not None else None
+    if message is None:
+        raise no_such("message")
+    try:
+        _, member = visible_room(user, message["room"])
+    except NotFound:
+        raise no_such("message") from None
+    return message, member

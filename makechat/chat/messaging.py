@@ -11,11 +11,11 @@ import time
 from typing import NamedTuple
 
 from makechat.chat import threads
-from makechat.chat.access import member_room, require_manager, visible_room
+from makechat.chat.access import member_room, require_manager, visible_message
 from makechat.chat.events import event_to_public
 from makechat.chat.mentions import mention_fields
 from makechat.chat.views import present
-from makechat.exceptions import Forbidden, Invalid, NotFound, no_such
+from makechat.exceptions import Forbidden, Invalid, no_such
 from makechat.ids import parse_id
 from makechat.models import message_to_public
 from makechat.words import words_of
@@ -126,15 +126,7 @@ class Messaging:
     def _load(self, user, message_id):
         """Return (message, caller's membership); NotFound unless the caller may
         see the room the message is in."""
-        object_id = parse_id(message_id)
-        message = self.store.get(object_id) if object_id else None
-        if message is None:
-            raise no_such("message")
-        try:
-            _, member = visible_room(user, message["room"])
-        except NotFound:
-            raise no_such("message") from None
-        return message, member
+        return visible_message(self.store, user, message_id)
 
     def get(self, user, message_id):
         """Return one message, to the members of its room."""

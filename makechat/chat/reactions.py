@@ -32,11 +32,10 @@ import unicodedata
 from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
-from makechat.chat.access import visible_room
+from makechat.chat.access import visible_message
 from makechat.chat.documents import Reaction
 from makechat.chat.events import IS_MESSAGE, REACTION_ADDED, REACTION_REMOVED
-from makechat.exceptions import Conflict, Invalid, NotFound, no_such
-from makechat.ids import parse_id
+from makechat.exceptions import Conflict, Invalid, no_such
 from makechat.models import Message, utcnow
 
 MAX_CODE_POINTS = 16
@@ -110,14 +109,7 @@ class Reactions:
 
     def _load(self, user, message_id):
         """The message, if the caller is a member of its room; else NotFound."""
-        object_id = parse_id(message_id) if isinstance(message_id, str) else message_id
-        message = self.store.get(object_id) if object_id is not None else None
-        if message is None:
-            raise no_such("message")
-        try:
-            _, member = visible_room(user, message["room"])
-        except NotFound:
-            raise no_such("message") from None
+        message, member = visible_message(self.store, user, message_id)
         if member is None:
             raise no_such("message")
         return message
