@@ -5,7 +5,6 @@ Timestamps are timezone-aware UTC. Indexes are created by
 only with options both MongoDB and FerretDB v1 support (plain and unique).
 """
 
-from datetime import datetime, timezone
 
 from mongoengine import (
     BooleanField,
@@ -20,11 +19,7 @@ from mongoengine import (
     queryset_manager,
 )
 
-
-def utcnow():
-    """Return the current time in UTC, at the millisecond precision BSON keeps."""
-    now = datetime.now(timezone.utc)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+from makechat.clock import utcnow
 
 
 class User(Document):
@@ -309,7 +304,8 @@ def message_to_public(message):
 
 
 # NOTE: imported here, at the end: makechat.bots.documents and
-# makechat.chat.documents import nothing of makechat, so there is no cycle.
+# makechat.chat.documents import nothing of makechat but makechat.clock, so
+# there is no cycle.
 from makechat.bots.documents import BOT_DOCUMENTS  # noqa: E402
 from makechat.chat.documents import CONVERSATION_DOCUMENTS, ROOM_MENTION  # noqa: E402
 

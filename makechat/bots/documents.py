@@ -7,11 +7,9 @@ one ``Delivery`` per (webhook, seq), and each attempt at it is one
 lets one worker, in one process, make that attempt. See
 ``makechat.bots.outbox``.
 
-NOTE: this module imports nothing of makechat, so ``makechat.models`` can
-list these documents among its own (backups, indexes) without a cycle.
+NOTE: this module imports nothing of makechat but ``makechat.clock``, so
+``makechat.models`` can list these documents among its own (backups, indexes) without a cycle.
 """
-
-from datetime import datetime, timezone
 
 from mongoengine import (
     BooleanField,
@@ -23,10 +21,7 @@ from mongoengine import (
     StringField,
 )
 
-
-def _now():
-    now = datetime.now(timezone.utc)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+from makechat.clock import utcnow
 
 
 class IncomingWebhook(Document):
@@ -38,7 +33,7 @@ class IncomingWebhook(Document):
     bot_username = StringField(required=True)
     name = StringField(required=True)
     digest = StringField(required=True)
-    created = DateTimeField(default=_now)
+    created = DateTimeField(default=utcnow)
     created_by = ObjectIdField()
     last_used = DateTimeField()
 
@@ -75,7 +70,7 @@ class OutgoingWebhook(Document):
     triggers = ListField(StringField(), default=list)
     cursor = IntField(default=0)
     secret_nonce = StringField(required=True)
-    created = DateTimeField(default=_now)
+    created = DateTimeField(default=utcnow)
     created_by = ObjectIdField()
 
     meta = {"collection": "outgoing_webhooks", "auto_create_index": False,
@@ -98,8 +93,8 @@ class Delivery(Document):
     state = StringField(required=True, default=PENDING)
     attempts = IntField(default=0)
     cycle = IntField(default=0)
-    next_at = DateTimeField(required=True, default=_now)
-    since = DateTimeField(required=True, default=_now)
+    next_at = DateTimeField(required=True, default=utcnow)
+    since = DateTimeField(required=True, default=utcnow)
     delivered = DateTimeField()
     last_status = IntField()
     last_error = StringField()
@@ -119,7 +114,7 @@ class DeliveryAttempt(Document):
     seq = IntField(required=True)
     number = IntField(required=True)
     cycle = IntField(default=0)
-    at = DateTimeField(required=True, default=_now)
+    at = DateTimeField(required=True, default=utcnow)
     finished = DateTimeField()
     ok = BooleanField()
     status = IntField()

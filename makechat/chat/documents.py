@@ -4,18 +4,13 @@
 (message, user, emoji) index makes adding it twice a no-op and every count
 exact, whatever the backend (makechat.chat.reactions).
 
-NOTE: this module imports nothing of makechat, so ``makechat.models`` can
-list these documents among its own (backups, indexes) without a cycle.
+NOTE: this module imports nothing of makechat but ``makechat.clock``, so
+``makechat.models`` can list these documents among its own (backups, indexes) without a cycle.
 """
-
-from datetime import datetime, timezone
 
 from mongoengine import DateTimeField, Document, ObjectIdField, StringField
 
-
-def _now():
-    now = datetime.now(timezone.utc)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+from makechat.clock import utcnow
 
 
 class Reaction(Document):
@@ -26,7 +21,7 @@ class Reaction(Document):
     user = ObjectIdField(required=True)
     username = StringField(default="")
     emoji = StringField(required=True)
-    created = DateTimeField(default=_now)
+    created = DateTimeField(default=utcnow)
 
     meta = {"collection": "reactions", "auto_create_index": False,
             "indexes": [{"fields": ("message", "user", "emoji"), "unique": True}, "room"]}
