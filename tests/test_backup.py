@@ -67,6 +67,15 @@ def test_restore_with_drop_recreates_indexes(populated, tmp_path):
     assert {tuple(index["key"]) for index in unique} >= {("room", "seq"), ("dedupe",)}
 
 
+def test_restore_with_drop_gives_back_an_empty_collection(populated, tmp_path):
+    if "server_keys" not in populated.list_collection_names():  # earlier tests may make it
+        populated.create_collection("server_keys")
+    populated.server_keys.delete_many({})  # no documents, no index but _id's
+    path = backup.write_backup(populated, tmp_path)
+    backup.restore_backup(populated, path, drop=True)
+    assert "server_keys" in populated.list_collection_names()
+
+
 def test_restore_with_drop_removes_documents_written_after_backup(populated, tmp_path):
     path = backup.write_backup(populated, tmp_path)
     before = snapshot(populated)

@@ -100,6 +100,12 @@ def restore_backup(db: Database[Any], archive: Archive | PathArg, drop: bool = F
             # connection when one createIndexes names several existing indexes.
             for model in _index_models(archive.collections[name].metadata):
                 db[name].create_indexes([model])
+        # An empty collection with no index but _id's is made by nothing
+        # above: make it, as mongorestore does, so --drop gives back every one.
+        existing = set(db.list_collection_names())
+        for name in names:
+            if name not in existing:
+                db.create_collection(name)
     except PyMongoError as error:
         first_line = str(error).split("\n")[0][:300]
         raise BackupError(f"restore stopped in collection {name!r}: {first_line}"
