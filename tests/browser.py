@@ -9,6 +9,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pytest
 from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
@@ -27,7 +28,7 @@ CHROMIUM_FLAGS = (
     "--disable-component-update", "--disable-sync",
 )
 
-__all__ = ["Browser", "By", "Keys", "ARTIFACTS", "browser_available"]
+__all__ = ["Browser", "By", "Keys", "ARTIFACTS", "browser_available", "screenshot_on_failure"]
 
 
 def browser_available():
@@ -150,3 +151,17 @@ class Browser:
 
     def console_errors(self):
         return [entry for entry in self.driver.get_log("browser") if entry["level"] == "SEVERE"]
+
+
+@pytest.fixture(autouse=True)
+def screenshot_on_failure(request):
+    """Save what each browser of a failed test showed, into tests/artifacts/
+    (an autouse fixture: a module of browser tests imports it)."""
+    yield
+    report = getattr(request.node, "report_call", None)
+    if report is None or not report.failed:
+        return
+    for name in request.fixturenames:
+        browser = request.getfixturevalue(name) if name.endswith("browser") else None
+        if isinstance(browser, Browser):
+            browser.screenshot(ARTIFACTS / f"{request.node.name}-{name}.png")

@@ -14,7 +14,11 @@ import pymongo
 import pytest
 
 from makechat.bots import signing
-from tests.browser import ARTIFACTS, Browser, browser_available
+from tests.browser import (
+    Browser,
+    browser_available,
+    screenshot_on_failure,  # noqa: F401  (autouse)
+)
 from tests.live import LiveServer, http
 from tests.receiver import Receiver
 from tests.test_web import PASSWORD, log_in, open_room, unique
@@ -54,14 +58,6 @@ def browser(server):
     browser = Browser(server.url)
     yield browser
     browser.quit()
-
-
-@pytest.fixture(autouse=True)
-def screenshot_on_failure(request):
-    yield
-    report = getattr(request.node, "report_call", None)
-    if report is not None and report.failed and "browser" in request.fixturenames:
-        request.getfixturevalue("browser").screenshot(ARTIFACTS / f"{request.node.name}.png")
 
 
 @pytest.fixture

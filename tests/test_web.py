@@ -16,7 +16,12 @@ import pymongo
 import pytest
 from selenium.webdriver.common.action_chains import ActionChains
 
-from tests.browser import ARTIFACTS, Browser, Keys, browser_available
+from tests.browser import (
+    Browser,
+    Keys,
+    browser_available,
+    screenshot_on_failure,  # noqa: F401  (autouse)
+)
 from tests.live import FreezingProxy, LiveServer, http
 
 # `pytest -m "not slow"` leaves these out: they drive Chromium against `makechat serve`.
@@ -97,19 +102,6 @@ def second_browser(server):
     browser = Browser(server.url)
     yield browser
     browser.quit()
-
-
-@pytest.fixture(autouse=True)
-def screenshot_on_failure(request):
-    """Save what each browser showed when a test fails, into tests/artifacts/."""
-    yield
-    report = getattr(request.node, "report_call", None)
-    if report is None or not report.failed:
-        return
-    for name in ("first_browser", "second_browser"):
-        if name in request.fixturenames:
-            browser = request.getfixturevalue(name)
-            browser.screenshot(ARTIFACTS / f"{request.node.name}-{name}.png")
 
 
 @pytest.fixture

@@ -14,7 +14,11 @@ import pytest
 from selenium.webdriver.common.action_chains import ActionChains
 
 from tests import test_web as web
-from tests.browser import Keys, browser_available
+from tests.browser import (
+    Keys,
+    browser_available,
+    screenshot_on_failure,  # noqa: F401  (autouse)
+)
 from tests.live import http
 from tests.test_web import UNNAMED_CONTROLS, post, send, unique
 
@@ -23,7 +27,6 @@ server = web.server
 admin = web.admin
 first_browser = web.first_browser
 second_browser = web.second_browser
-screenshot_on_failure = web.screenshot_on_failure
 new_user = web.new_user
 new_room = web.new_room
 
