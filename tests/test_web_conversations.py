@@ -205,9 +205,17 @@ def test_the_rooms_list_badge_counts_unread_mentions_live(first_browser, new_use
     post(server, bob, room, f"but this one, @{alice.username}")
     selector = f".room[data-room-id='{oid(room)}']"
     first_browser.wait_text(f"{selector} .mentions-unread", "@1")
-    assert first_browser.find(f"{selector} .mentions-unread .visually-hidden") \
-        .get_attribute("textContent") == "1 mentioning you"
-    assert first_browser.find(f"{selector} .unread").text.startswith("2")
+    # Read in one script: the live list may draw the row again between two
+    # WebDriver calls (an element found first would then be stale).
+    def badges():
+        return first_browser.script(
+            "const row = document.querySelector(arguments[0]);"
+            "const hidden = row && row.querySelector('.mentions-unread .visually-hidden');"
+            "const unread = row && row.querySelector('.unread');"
+            "return [hidden && hidden.textContent, unread && unread.innerText];", selector)
+    first_browser.wait_until(lambda: badges()[0] == "1 mentioning you"
+                             and (badges()[1] or "").startswith("2"),
+                             message=f"badges: {badges()}")
 
 
 def test_a_mention_elsewhere_is_read_out(first_browser, new_user, new_room, server):
