@@ -424,11 +424,12 @@ def test_others_reactions_show_live_with_counts(first_browser, new_user, new_roo
     react(server, carol, message, "👍")
     react(server, carol, message, "👀")
     first_browser.wait_until(lambda: reaction_state(first_browser, message)
-                             == [["👍", "2", "false"], ["👀", "1", "false"]],
+                             == [["👍", "2", "false"], ["👀", "1", "false"]], timeout=15,
                              message="others' reactions did not show live")
     react(server, carol, message, "👀", method="DELETE")
     first_browser.wait_until(lambda: reaction_state(first_browser, message)
-                             == [["👍", "2", "false"]], message="a removal did not show live")
+                             == [["👍", "2", "false"]], timeout=15,
+                             message="a removal did not show live")
 
 
 def test_keyboard_alone_reacts_and_focus_stays_on_the_reaction(first_browser, new_user,
